@@ -1,0 +1,231 @@
+/**
+ * PostgreSQL adapter over a `pg` pool. Type parsers are set on this pool only (not pg's global registry), so they
+ * match what the PGlite adapter returns (see database.ts for the list).
+ */
+import pg from 'pg';
+import {
+  abortedTransactionError, checkAdvisoryKey, parseInt8, TransactionScope,
+  type Database, type Queryable, type QueryResult,
+} from './database.js';
+
+export interface PostgresOptions { url: string; poolSize?: number; statementTimeoutMs?: number }
+
+const APPLICATION_NAME = 'oned-emu';
+const DEFAULT_POOL_SIZE = 10;
+const MAX_TRANSACTION_RETRIES = 10;
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);   // serialization_failure, deadlock_detected
+
+const OID = { int8: 20, int8Array: 1016, textArray: 1009, date: 1082 } as const;
+
+type TypeParser = (text: string) => unknown;
+
+// pg's typings only accept the scalar type ids of its TypeId enum; array ids such as 1009 are valid at runtime.
+const builtinParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => TypeParser;
+
+function customTypes(): pg.CustomTypesConfig {
+  const textArrayParser = builtinParser(OID.textArray);
+  const defaultDateParser = builtinParser(OID.date);
+  const parsers = new Map<number, TypeParser>([
+    [OID.int8, parseInt8],
+    [OID.int8Array, (text) => mapNested(textArrayParser(text), parseInt8)],
+    // pg reads a date as local midnight, PGlite as UTC midnight: use PGlite's reading so both agree in any TZ.
+    [OID.date, (text) => (/^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : defaultDateParser(text))],
+  ]);
+  const getTypeParser = (oid: number, format?: 'text' | 'binary'): TypeParser =>
+    ((format ?? 'text') === 'text' ? parsers.get(oid) : undefined) ?? builtinParser(oid, format);
+  return { getTypeParser: getTypeParser as pg.CustomTypesConfig['getTypeParser'] };
+}
+
+function mapNested(value: unknown, parse: (text: string) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapNested(item, parse));
+  return value === null ? null : parse(value as string);
+}
+
+export async function openPostgres(opts: PostgresOptions): Promise<Database> {
+  const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new RangeError(`poolSize must be a positive integer, got ${poolSize}`);
+  const timeout = opts.statementTimeoutMs;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) {
+    throw new RangeError(`statementTimeoutMs must be a non-negative integer, got ${timeout}`);
+  }
+  const connection = { connectionString: opts.url, application_name: APPLICATION_NAME, types: customTypes() };
+  const pool = new pg.Pool({ ...connection, max: poolSize, statement_timeout: timeout });
+  // pg emits 'error' for idle pooled clients whose connection dropped; the pool discards them itself, and an
+  // unhandled 'error' event would kill the process.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return new PostgresDatabase(pool, connection, timeout);
+}
+
+type ConnectionConfig = { connectionString: string; application_name: string; types: pg.CustomTypesConfig };
+
+/** Without parameters pg uses the simple protocol (several statements allowed, one result each): keep the last. */
+async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unknown[] | undefined): Promise<QueryResult<never>> {
+  const raw: pg.QueryResult | pg.QueryResult[] = await target.query(sql, params && params.length > 0 ? params : undefined);
+  const result = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return { rows: (result?.rows ?? []) as never[], rowCount: result?.rowCount ?? 0 };
+}
+
+/** A handle that refuses use once its transaction or lock has ended, instead of running outside it. */
+function scopedHandle(client: pg.ClientBase, what: string): { handle: Queryable; end(): void } {
+  let open = true;
+  return {
+    handle: {
+      query: async <R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
+        if (!open) throw new Error(`${what} has ended: its handle can no longer be used`);
+        return runOn(client, sql, params);
+      },
+    },
+    end: () => { open = false; },
+  };
+}
+
+function sqlState(error: unknown): string | undefined {
+  const withCode = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = withCode?.code ?? withCode?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function retryDelayMs(attempt: number): number {
+  const ceiling = Math.min(200, 5 * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+class PostgresDatabase implements Database {
+  readonly backend = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #connection: ConnectionConfig;
+  readonly #statementTimeoutMs: number | undefined;
+  readonly #scope = new TransactionScope();
+  readonly #lockClients = new Set<pg.Client>();
+  #closing: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined) {
+    this.#pool = pool;
+    this.#connection = connection;
+    this.#statementTimeoutMs = statementTimeoutMs;
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    this.#scope.assertOutside('Database.query()');
+    return runOn(this.#pool, sql, params);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#scope.assertOutside('Database.transaction()');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#transactionOnce(fn);
+      } catch (error) {
+        const code = sqlState(error);
+        if (attempt >= MAX_TRANSACTION_RETRIES || code === undefined || !RETRYABLE_SQLSTATES.has(code)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+      }
+    }
+  }
+
+  async #transactionOnce<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let brokenConnection: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const tx = scopedHandle(client, 'the transaction');
+      let result: T;
+      try {
+        result = await this.#scope.run(() => fn(tx.handle));
+      } catch (error) {
+        tx.end();
+        await client.query('ROLLBACK').catch((rollbackError: Error) => { brokenConnection = rollbackError; });
+        throw error;
+      }
+      tx.end();
+      const commit = await client.query('COMMIT');
+      // COMMIT of a transaction in which a statement failed succeeds with the tag ROLLBACK; PGlite throws here.
+      if (commit.command === 'ROLLBACK') throw abortedTransactionError();
+      return result;
+    } finally {
+      // Passing an error destroys the connection instead of returning a possibly mid-transaction one to the pool.
+      client.release(brokenConnection);
+    }
+  }
+
+  async withAdvisoryLock<T>(key: number, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    checkAdvisoryKey(key);
+    const client = await this.#openLockClient();
+    try {
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+      await this.#applyStatementTimeout(client);
+      const lockHandle = scopedHandle(client, 'the advisory lock');
+      try {
+        return await fn(lockHandle.handle);
+      } finally {
+        lockHandle.end();
+        // If unlocking fails the connection is broken; closing it below ends the session, which frees the lock.
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+      }
+    } finally {
+      await this.#closeLockClient(client);
+    }
+  }
+
+  async tryAdvisoryLock(key: number): Promise<{ release(): Promise<void> } | null> {
+    checkAdvisoryKey(key);
+    const client = await this.#openLockClient();
+    let acquired = false;
+    try {
+      const result = await client.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS acquired', [key]);
+      acquired = result.rows[0]?.acquired === true;
+    } finally {
+      if (!acquired) await this.#closeLockClient(client);
+    }
+    if (!acquired) return null;
+    let releasing: Promise<void> | undefined;
+    return {
+      release: () => {
+        releasing ??= (async () => {
+          // As in withAdvisoryLock: a failed unlock means a dead session, whose locks are already gone.
+          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+          await this.#closeLockClient(client);
+        })();
+        return releasing;
+      },
+    };
+  }
+
+  /**
+   * Advisory locks get their own connection, outside the pool, so a long-held lock never starves the pool and a
+   * blocking lock wait is not cut short by statement_timeout (applied only once the lock is held).
+   */
+  async #openLockClient(): Promise<pg.Client> {
+    if (this.#closing) throw new Error('the database is closed');
+    const client = new pg.Client(this.#connection);
+    // A dropped connection emits 'error'; the session (and its lock) is gone, and the next query on it rejects.
+    client.on('error', () => undefined);
+    await client.connect();
+    this.#lockClients.add(client);
+    return client;
+  }
+
+  async #applyStatementTimeout(client: pg.Client): Promise<void> {
+    // Validated as an integer in openPostgres, so it is safe to inline (SET takes no parameters).
+    if (this.#statementTimeoutMs !== undefined) await client.query(`SET statement_timeout = ${this.#statementTimeoutMs}`);
+  }
+
+  async #closeLockClient(client: pg.Client): Promise<void> {
+    if (!this.#lockClients.delete(client)) return;
+    await client.end().catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#lockClients].map((client) => this.#closeLockClient(client)));
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+}
