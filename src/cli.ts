@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { openConfiguredDatabase, startServer } from './server.js';
+import { migrate } from './store/migrate.js';
+
+const HELP = `oned-emu — an emulator of OpenNebula 7.4's oned (XML-RPC API, Backup Jobs)
+
+Usage:
+  oned-emu serve [--port N] [--listen ADDR] [--data DIR] [--config FILE] [--log FILE]
+      Serve the XML-RPC API at http://ADDR:N/RPC2 (default 127.0.0.1:2633).
+  oned-emu migrate [--data DIR] [--config FILE]
+      Apply the database migrations and exit.
+  oned-emu --help
+
+Configuration: an oned.conf-style file (--config), then environment variables with the
+same names (PORT, LISTEN_ADDRESS, MESSAGE_SIZE, MAX_CONN, KEEPALIVE_TIMEOUT, TIMEOUT,
+MANAGER_TIMER, MAX_BACKUPS, MAX_BACKUPS_HOST, API_LIST_ORDER, ...), then flags.
+DATABASE_URL selects PostgreSQL; otherwise PGlite keeps the data in --data
+(env ONE_EMU_DATA, default ./data). oneadmin's password on a fresh cloud comes from
+ONEADMIN_PASSWORD, else the file named by ONE_AUTH, else it is generated into <data>/one_auth.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`oned-emu: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        port: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' },
+        config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? (values.help ? 'help' : undefined);
+  if (command === undefined || command === 'help' || values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command !== 'serve' && command !== 'migrate') fail(`unknown command "${command}"\n\n${HELP}`);
+
+  let config: Config;
+  const log = createLogger({ clock: systemClock, file: values.log });
+  try {
+    const loaded = loadConfig({
+      file: values.config, env: process.env,
+      flags: { PORT: values.port, LISTEN_ADDRESS: values.listen, DATA: values.data },
+    });
+    config = loaded.config;
+    for (const w of loaded.warnings) log.warn('ONE', w);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  if (command === 'migrate') {
+    const db = await openConfiguredDatabase(config);
+    try {
+      const report = await migrate(db);
+      process.stdout.write(`migrations applied: ${report.applied.length ? report.applied.join(', ') : 'none'} `
+        + `(already applied: ${report.alreadyApplied})\n`);
+    } finally {
+      await db.close();
+    }
+    return;
+  }
+
+  const server = await startServer({ config, clock: systemClock, log, env: process.env });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('ONE', `${signal} received, stopping`);
+    server.stop()
+      .then(() => log.close())
+      .then(() => process.exit(0), (err) => {
+        process.stderr.write(`oned-emu: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`oned-emu: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});
