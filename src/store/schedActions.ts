@@ -1,0 +1,42 @@
+import type { SchedAction, SchedParent } from '../domain/schedAction.js';
+import type { Queryable } from './database.js';
+import { nextOid } from './poolControl.js';
+
+type Body = Omit<SchedAction, 'id' | 'parentId' | 'type' | 'time' | 'done'>;
+interface Row { oid: number; parent_id: number; type: SchedParent; body: Body; time: number | string; done: number | string }
+
+const fromRow = (r: Row): SchedAction => ({ ...r.body, id: r.oid, parentId: r.parent_id, type: r.type, time: Number(r.time), done: Number(r.done) });
+
+const bodyOf = ({ id: _id, parentId: _p, type: _t, time: _time, done: _done, ...rest }: SchedAction): Body => rest;
+
+/** Inserts a new action with the next id of the one counter backup jobs and VMs share. */
+export async function insertSchedAction(tx: Queryable, sa: SchedAction): Promise<number> {
+  sa.id = await nextOid(tx, 'schedaction_pool');
+  await tx.query(`INSERT INTO schedaction_pool (oid, parent_id, type, body, time, done) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [sa.id, sa.parentId, sa.type, JSON.stringify(bodyOf(sa)), sa.time, sa.done]);
+  return sa.id;
+}
+
+export async function saveSchedAction(tx: Queryable, sa: SchedAction): Promise<void> {
+  await tx.query(`UPDATE schedaction_pool SET body = $2, time = $3, done = $4 WHERE oid = $1`,
+    [sa.id, JSON.stringify(bodyOf(sa)), sa.time, sa.done]);
+}
+
+export async function getSchedAction(q: Queryable, id: number, forUpdate = false): Promise<SchedAction | undefined> {
+  const { rows } = await q.query<Row>(
+    `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] && fromRow(rows[0]);
+}
+
+/** The actions with these ids that still exist, in id order. */
+export async function getSchedActions(q: Queryable, ids: readonly number[]): Promise<SchedAction[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<Row>(
+    `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = ANY($1::int[]) ORDER BY oid`, [ids]);
+  return rows.map(fromRow);
+}
+
+export async function deleteSchedActions(tx: Queryable, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query(`DELETE FROM schedaction_pool WHERE oid = ANY($1::int[])`, [ids]);
+}
