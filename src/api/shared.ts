@@ -1,4 +1,4 @@
-import { isAdmin, Op, type AuthItem } from '../domain/authorization.js';
+import { isAdmin, Op, type AuthItem, type ObjectAuth } from '../domain/authorization.js';
 import { actionError, authorizationError, internalError, noExists } from '../domain/errors.js';
 import { storedLockLevel, UNLOCKED } from '../domain/lock.js';
 import { invalidNameReason } from '../domain/names.js';
@@ -21,13 +21,28 @@ export interface PoolKind<T extends PoolObject> {
   table: PoolTable<T>;
   /** Runs after the generic change, in the same transaction (e.g. to keep dependent rows in step). */
   afterSave?: (tx: Queryable, o: T) => Promise<void>;
+  /** false for objects whose names need not be unique (VMs): rename and chown then skip the name checks. */
+  uniqueNames?: boolean;
+  /** The object's request.auth_op, which rename and chown check: MANAGE (default), ADMIN for hosts. */
+  authOp?: number;
+  /** The object that already holds `name` where names must be unique (SharedAPI::exist): by default one of the
+   *  same owner; hosts and datastores look cloud-wide. */
+  nameHolder?: (q: Queryable, name: string, uid: number) => Promise<number | undefined>;
+  /** chown refuses a new owner who has an object of the same name (default); datastores skip that check. */
+  chownChecksName?: boolean;
+  /** What authorization sees of an object (default objectAuth); objects in clusters add their cluster ids. */
+  auth?: (o: T) => ObjectAuth;
 }
+
+const authOf = <T extends PoolObject>(kind: PoolKind<T>, o: T): ObjectAuth => kind.auth?.(o) ?? objectAuth(kind.type, o);
+const nameHolder = <T extends PoolObject>(kind: PoolKind<T>, q: Queryable, name: string, uid: number) =>
+  (kind.nameHolder ? kind.nameHolder(q, name, uid) : kind.table.idByNameAndOwner(q, name, uid));
 
 /** SharedAPI::basic_authorization followed by get(): the object, or NO_EXISTS / AUTHORIZATION. */
 export async function authorizedObject<T extends PoolObject>(req: Request, kind: PoolKind<T>, id: number, op: number,
   q: Queryable = req.app.db): Promise<T> {
   const object = id >= 0 ? await kind.table.get(q, id) : undefined;
-  await basicAuthorization(req, kind.type, id, op, object && objectAuth(kind.type, object), q);
+  await basicAuthorization(req, kind.type, id, op, object && authOf(kind, object), q);
   if (!object) throw noExists(kind.type, id);
   return object;
 }
@@ -50,13 +65,13 @@ export async function renameObject<T extends PoolObject>(req: Request, kind: Poo
     const object = await kind.table.get(req.app.db, id);
     if (!object) throw noExists(kind.type, id);
     if (object.name === newName) return id;
-    await requireAuthorization(req, [{ op: Op.MANAGE, object: objectAuth(kind.type, object) }]);
+    await requireAuthorization(req, [{ op: kind.authOp ?? Op.MANAGE, object: authOf(kind, object) }]);
     const obname = OBJECT_NAME[kind.type];
     const collision = (other: number) =>
       actionError(`${obname} cannot be renamed to ${newName} because it collides with ${obname} ${other}`);
     await req.app.db.transaction(async (tx) => {
       const current = await lockedObject(tx, kind, id);
-      const other = await kind.table.idByNameAndOwner(tx, newName, current.uid);
+      const other = kind.uniqueNames === false ? undefined : await nameHolder(kind, tx, newName, current.uid);
       if (other !== undefined) throw collision(other);
       const bad = invalidNameReason(newName);
       if (bad) throw actionError(bad);
@@ -65,7 +80,7 @@ export async function renameObject<T extends PoolObject>(req: Request, kind: Poo
       await kind.afterSave?.(tx, current);
     }).catch(async (err: unknown) => {
       const other = (err as { code?: string }).code === '23505'
-        ? await kind.table.idByNameAndOwner(req.app.db, newName, object.uid) : undefined;
+        ? await nameHolder(kind, req.app.db, newName, object.uid) : undefined;
       if (other !== undefined) throw collision(other);
       throw err;
     });
@@ -88,7 +103,7 @@ export async function chmodObject<T extends PoolObject>(req: Request, kind: Pool
   if ((v[6] !== -1 || v[7] !== -1 || v[8] !== -1) && !req.app.config.ENABLE_OTHER_PERMISSIONS && !isAdmin(req.caller)) {
     throw authorizationError("'other' permissions is disabled in oned.conf");
   }
-  await requireAuthorization(req, [{ op, object: objectAuth(kind.type, object) }]);
+  await requireAuthorization(req, [{ op, object: authOf(kind, object) }]);
   if (v.some((x) => x < -1 || x > 1)) throw internalError('New permission values must be -1, 0 or 1');
   await req.app.db.transaction(async (tx) => {
     const current = await lockedObject(tx, kind, id);
@@ -110,12 +125,13 @@ export async function chownObject<T extends PoolObject>(req: Request, kind: Pool
   if (!object) throw noExists(kind.type, id);
   let newUid = uid === object.uid ? -1 : uid;
   const newGid = gid === object.gid ? -1 : gid;
-  const items: AuthItem[] = [{ op: Op.MANAGE, object: objectAuth(kind.type, object) }];
+  const items: AuthItem[] = [{ op: kind.authOp ?? Op.MANAGE, object: authOf(kind, object) }];
   if (newUid > -1 && newUser) items.push({ op: Op.MANAGE, object: userAuth(newUser) });
   if (newGid > -1 && newGroup) items.push({ op: Op.USE, object: groupAuth(newGroup) });
   await requireAuthorization(req, items);
   const nameTaken = async (q: Queryable, name: string) => {
-    const other = await kind.table.idByNameAndOwner(q, name, newUid);
+    if (kind.chownChecksName === false) return;
+    const other = await nameHolder(kind, q, name, newUid);
     if (other !== undefined) {
       throw internalError(`user [${newUid}] already owns ${OBJECT_NAME[kind.type]} [${other}] with NAME ${name}`);
     }
@@ -123,7 +139,7 @@ export async function chownObject<T extends PoolObject>(req: Request, kind: Pool
   await db.transaction(async (tx) => {
     const current = await lockedObject(tx, kind, id);
     if (newUid === current.uid) newUid = -1;
-    if (newUid !== -1) await nameTaken(tx, current.name);
+    if (newUid !== -1 && kind.uniqueNames !== false) await nameTaken(tx, current.name);
     // Ids below -1 are not looked up and are stored as given with empty names, as oned does.
     if (newUid !== -1) { current.uid = newUid; current.uname = newUser?.name ?? ''; }
     if (newGid !== -1) { current.gid = newGid; current.gname = newGroup?.name ?? ''; }

@@ -1,15 +1,16 @@
 import { AclSelector, Op } from '../domain/authorization.js';
 import { aclResourceBit, type ObjectType } from '../domain/objectTypes.js';
-import { permissionsFromOctal } from '../domain/permissions.js';
+import { FIRST_USER_DATASTORE_ID } from '../domain/datastore.js';
 import { randomHex64, sha256Hex } from '../domain/password.js';
 import { Template } from '../domain/template.js';
 import { addDefaultVdcRulesSql } from './vdc.js';
 import { insertAclRule } from './acl.js';
+import { clusterTable, defaultCluster } from './clusters.js';
 import type { Database, Queryable } from './database.js';
+import { bootstrapDatastores, datastoreTable } from './datastores.js';
 import { insertGroup } from './groups.js';
 import { reserveOidsBelow } from './poolControl.js';
 import { setSystemAttribute } from './systemAttributes.js';
-import { templateToJson } from './templateJson.js';
 import { insertUser } from './users.js';
 
 /** Advisory-lock key under which one process bootstraps a fresh database. */
@@ -25,28 +26,6 @@ const CORE_ACL_RULES = [
   { user: AclSelector.ALL, resource: typesBits(['ZONE']) | AclSelector.ALL, rights: BigInt(Op.USE) },
   { user: AclSelector.ALL, resource: typesBits(['MARKETPLACE', 'MARKETPLACEAPP']) | AclSelector.ALL, rights: BigInt(Op.USE) },
 ];
-
-/** The bootstrap datastores of DatastorePool (ids 0-2), owned by oneadmin:oneadmin with umask 0137. */
-function bootstrapDatastores() {
-  const common = [['ALLOW_ORPHANS', 'FORMAT'], ['PERSISTENT_SNAPSHOTS', 'YES'], ['RESTRICTED_DIRS', '/'], ['SAFE_DIRS', '/var/tmp']];
-  const ds = (id: number, name: string, type: number, dsMad: string, extra: string[][]) => {
-    const template = new Template();
-    for (const [k, v] of [...common, ...extra]) template.set(k, v);
-    return { id, name, body: {
-      uname: 'oneadmin', gname: 'oneadmin', dsMad, tmMad: 'local', basePath: `/var/lib/one//datastores/${id}`, type,
-      diskType: 0, state: 0, clusters: [0], totalMb: 0, freeMb: 0, usedMb: 0, images: [] as number[],
-      template: templateToJson(template),
-    } };
-  };
-  return [
-    ds(0, 'system', 1, '-', [['DISK_TYPE', 'FILE'], ['DS_LIVE_MIGRATE', 'YES'], ['DS_MIGRATE', 'YES'], ['DS_MIGRATE_SNAP', 'YES'],
-      ['SHARED', 'NO'], ['TM_MAD', 'local'], ['TYPE', 'SYSTEM_DS']]),
-    ds(1, 'default', 0, 'fs', [['CLONE_TARGET', 'SYSTEM'], ['DISK_TYPE', 'FILE'], ['DS_MAD', 'fs'], ['LN_TARGET', 'SYSTEM'],
-      ['TM_MAD', 'local'], ['TYPE', 'IMAGE_DS']]),
-    ds(2, 'files', 2, 'fs', [['CLONE_TARGET', 'SYSTEM'], ['DS_MAD', 'fs'], ['LN_TARGET', 'SYSTEM'], ['TM_MAD', 'local'],
-      ['TYPE', 'FILE_DS']]),
-  ];
-}
 
 async function createFreshCloud(tx: Queryable, oneadmin: OneadminCredentials): Promise<void> {
   const tokenTemplate = () => {
@@ -77,20 +56,11 @@ async function createFreshCloud(tx: Queryable, oneadmin: OneadminCredentials): P
   await reserveOidsBelow(tx, 'acl', aclId);
   await addDefaultVdcRulesSql(tx, 1);
 
-  const clusterPerms = permissionsFromOctal(0o640);
-  await tx.query(
-    `INSERT INTO cluster_pool (oid, name, body, uid, gid, owner_u, group_u, other_u) VALUES (0, 'default', $1, 0, 0, $2, $3, $4)`,
-    [JSON.stringify({ uname: 'oneadmin', gname: 'oneadmin', hosts: [], datastores: [0, 1, 2], vnets: [], template: [] }),
-      clusterPerms.ownerU, clusterPerms.groupU, clusterPerms.otherU]);
+  const datastores = bootstrapDatastores();
+  await clusterTable.insert(tx, defaultCluster(datastores.map((ds) => ds.id)));
   await reserveOidsBelow(tx, 'cluster_pool', 100);
-
-  const dsPerms = permissionsFromOctal(0o777 & ~0o137);
-  for (const ds of bootstrapDatastores()) {
-    await tx.query(
-      `INSERT INTO datastore_pool (oid, name, body, uid, gid, owner_u, group_u, other_u) VALUES ($1, $2, $3, 0, 0, $4, $5, $6)`,
-      [ds.id, ds.name, JSON.stringify({ ...ds.body, permissions: dsPerms }), dsPerms.ownerU, dsPerms.groupU, dsPerms.otherU]);
-  }
-  await reserveOidsBelow(tx, 'datastore_pool', 100);
+  for (const ds of datastores) await datastoreTable.insert(tx, ds);
+  await reserveOidsBelow(tx, 'datastore_pool', FIRST_USER_DATASTORE_ID);
   await setSystemAttribute(tx, 'ONE_KEY', randomHex64());
 }
 
