@@ -1,0 +1,118 @@
+import { Op, type AuthItem } from '../domain/authorization.js';
+import { actionError, internalError, noExists } from '../domain/errors.js';
+import { objectAuth } from '../domain/poolObject.js';
+import { DatastoreType } from '../domain/image.js';
+import { closeCopyHistory } from '../domain/vmLifecycle.js';
+import { Lcm, stateName, VmAction, VmState } from '../domain/vmState.js';
+import { nowSeconds } from '../clock.js';
+import type { RpcValue } from '../rpc/values.js';
+import { backedUpDisks, backupDuration, cancelBackupRun, completeBackupRun, getBackupRun, insertBackupRun } from '../scheduler/backupDriver.js';
+import { checkDatastoreCapacity, datastoreTable } from '../store/datastores.js';
+import { imageTable } from '../store/images.js';
+import { vmTable } from '../store/vms.js';
+import type { ApiMethod, App, Request } from './app.js';
+import { requireAuthorization } from './authorize.js';
+import { lockedObject } from './shared.js';
+import { vmKind } from './vm.js';
+
+const int = (v: RpcValue) => v as number;
+
+/** Who starts a backup: a caller (checked for ADMIN on the VM and USE on the datastore), or the scheduler as oneadmin
+ *  for a backup job (its id) or a VM scheduled action (job id -1). */
+export type BackupRequester = { req: Request } | { jobId: number };
+
+/**
+ * VirtualMachineAPI::backup + DispatchManager::backup (scheduler.md §4.3), checks in oned's order; on success the
+ * VM is in BACKUP / BACKUP_POWEROFF and an emulated transfer runs until its due time.
+ */
+export async function startVmBackup(app: App, who: BackupRequester, vmId: number, dsIdParam: number, reset: boolean): Promise<void> {
+  const db = app.db;
+  const bjId = 'jobId' in who ? who.jobId : -1;
+  const vm = await vmTable.get(db, vmId);
+  if (!vm) throw noExists('VM', vmId);
+  const cfg = vm.backups.config;
+  if (bjId === -1 && cfg.BACKUP_JOB_ID !== undefined) {
+    // oned 7.4 prints the call's job id here (-1), not the VM's.
+    throw internalError('Unable to start an individual backup for the Virtual Machine, it is part of Backup Job ID -1');
+  }
+  if (vm.template.getVectors('DISK').some((d) => (d.get('TYPE') ?? '').toUpperCase() === 'FILESYSTEM')) {
+    throw actionError('Cannot backup VM with FILESYSTEM disks');
+  }
+  let dsId = dsIdParam;
+  if (cfg.MODE === 'INCREMENT' && !reset && Number(cfg.LAST_INCREMENT_ID ?? -1) !== -1) {
+    const chain = Number(cfg.INCREMENTAL_BACKUP_ID ?? -1);
+    const image = await imageTable.get(db, chain);
+    if (!image) throw noExists('IMAGE', chain);
+    dsId = image.datastoreId;
+  }
+  const ds = dsId >= 0 ? await datastoreTable.get(db, dsId) : undefined;
+  if (!ds) throw noExists('DATASTORE', dsId);
+  if (ds.type !== DatastoreType.BACKUP_DS) throw actionError('Datastore needs to be of type BACKUP');
+  const sizeMb = backedUpDisks(vm).reduce((s, d) => s + d.size, 0);
+  await checkDatastoreCapacity(db, dsId, sizeMb, 'backup');
+  if ('req' in who) {
+    const items: AuthItem[] = [
+      { op: Op.ADMIN, object: objectAuth('VM', vm) },
+      { op: Op.USE, object: objectAuth('DATASTORE', ds) },
+    ];
+    await requireAuthorization(who.req, items);
+  }
+  const now = nowSeconds(app.clock);
+  await db.transaction(async (tx) => {
+    const current = await lockedObject(tx, vmKind, vmId);
+    const c = current.backups.config;
+    if ((c.ACTIVE_FLATTEN ?? '').toUpperCase() === 'YES') {
+      throw internalError(`Could not create a new backup for VM ${vmId}, consolidating backup increments`);
+    }
+    const running = current.state === VmState.ACTIVE && current.lcmState === Lcm.RUNNING;
+    if (!running && current.state !== VmState.POWEROFF) {
+      throw internalError(`Could not create a new backup for VM ${vmId}, wrong state ${stateName(current.state, current.lcmState)}.`);
+    }
+    c.LAST_DATASTORE_ID = String(dsId);
+    if (reset) { c.LAST_INCREMENT_ID = '-1'; c.INCREMENTAL_BACKUP_ID = '-1'; }
+    const actor = 'req' in who ? { uid: who.req.caller.uid, gid: who.req.caller.gid, reqId: who.req.reqId } : { uid: 0, gid: 0, reqId: -1 };
+    closeCopyHistory(current, VmAction.BACKUP, actor, now);
+    current.state = VmState.ACTIVE;
+    current.lcmState = running ? Lcm.BACKUP : Lcm.BACKUP_POWEROFF;
+    const failReason = current.userTemplate.get('EMU_BACKUP_FAIL') ?? current.template.get('EMU_BACKUP_FAIL') ?? null;
+    await insertBackupRun(tx, { vmId, dsId, bjId, reset, sizeMb, startedAt: now,
+      endsAt: now + backupDuration(current, sizeMb, app.config.EMU_BACKUP_MBPS), failReason });
+    await vmTable.save(tx, current);
+  });
+}
+
+const backup: ApiMethod = {
+  name: 'one.vm.backup', signature: 'A:siib', required: 2, object: 'VM',
+  async run(req, p) {
+    const id = int(p[1]);
+    await startVmBackup(req.app, { req }, id, p.length > 2 ? int(p[2]) : -1, p.length > 3 ? (p[3] as boolean) : false);
+    return id;
+  },
+};
+
+/** backup_cancel: the emulated transfer stops now and the backup fails (the job, if any, records an error). */
+export async function cancelVmBackup(app: App, vmId: number): Promise<boolean> {
+  return app.db.transaction(async (tx) => {
+    const vm = await vmTable.get(tx, vmId, true);
+    if (!vm || vm.state !== VmState.ACTIVE || (vm.lcmState !== Lcm.BACKUP && vm.lcmState !== Lcm.BACKUP_POWEROFF)) return false;
+    const now = nowSeconds(app.clock);
+    await cancelBackupRun(tx, vmId, now);
+    const run = await getBackupRun(tx, vmId, true);
+    if (run) await completeBackupRun(tx, app, run, now);
+    return true;
+  });
+}
+
+const backupcancel: ApiMethod = {
+  name: 'one.vm.backupcancel', signature: 'A:si', object: 'VM',
+  async run(req, p) {
+    const id = int(p[1]);
+    const vm = await vmTable.get(req.app.db, id);
+    if (!vm) throw noExists('VM', id);
+    await requireAuthorization(req, [{ op: Op.ADMIN, object: objectAuth('VM', vm) }]);
+    if (!(await cancelVmBackup(req.app, id))) throw internalError(`Could not cancel backup for VM ${id}, no backup in progress`);
+    return id;
+  },
+};
+
+export const vmBackupMethods: ApiMethod[] = [backup, backupcancel];
