@@ -40,3 +40,11 @@ export async function deleteSchedActions(tx: Queryable, ids: readonly number[]):
   if (ids.length === 0) return;
   await tx.query(`DELETE FROM schedaction_pool WHERE oid = ANY($1::int[])`, [ids]);
 }
+
+/** ScheduledActionPool::get_is_due_actions: TIME < now and TIME > DONE, by TIME then id. */
+export async function dueSchedActions(q: Queryable, type: SchedParent, now: number): Promise<SchedAction[]> {
+  const { rows } = await q.query<Row>(
+    `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool
+     WHERE type = $1 AND time < $2 AND time > done ORDER BY time, oid`, [type, now]);
+  return rows.map(fromRow);
+}
