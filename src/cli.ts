@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { systemClock } from './clock.js';
+import { ManualClock, systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { openConfiguredDatabase, startServer } from './server.js';
+import { openConfiguredDatabase, startSchedulerOnly, startServer } from './server.js';
 import { migrate } from './store/migrate.js';
 
 const HELP = `oned-emu — an emulator of OpenNebula 7.4's oned (XML-RPC API, Backup Jobs)
 
 Usage:
   oned-emu serve [--port N] [--listen ADDR] [--data DIR] [--config FILE] [--log FILE]
-      Serve the XML-RPC API at http://ADDR:N/RPC2 (default 127.0.0.1:2633).
+                 [--clock system|manual[:EPOCH]] [--no-scheduler]
+      Serve the XML-RPC API at http://ADDR:N/RPC2 (default 127.0.0.1:2633). With --clock manual
+      (env ONE_EMU_CLOCK) emulated time stands still until emu.clock.advance/set moves it.
+      --no-scheduler serves the API only (another process runs the scheduler).
+  oned-emu scheduler [--data DIR] [--config FILE] [--log FILE]
+      Run only the scheduler (placement, scheduled actions, backups) on the shared database.
   oned-emu migrate [--data DIR] [--config FILE]
       Apply the database migrations and exit.
   oned-emu --help
@@ -22,6 +27,14 @@ DATABASE_URL selects PostgreSQL; otherwise PGlite keeps the data in --data
 (env ONE_EMU_DATA, default ./data). oneadmin's password on a fresh cloud comes from
 ONEADMIN_PASSWORD, else the file named by ONE_AUTH, else it is generated into <data>/one_auth.
 `;
+
+/** --clock system | manual | manual:EPOCH (seconds). */
+function parseClock(text: string): Clock {
+  if (text === 'system') return systemClock;
+  const m = /^manual(?::(\d+))?$/.exec(text);
+  if (!m) throw new Error(`invalid value for --clock: "${text}" (system, manual or manual:EPOCH is expected)`);
+  return new ManualClock(m[1] === undefined ? Date.now() : Number(m[1]) * 1000);
+}
 
 function fail(message: string): never {
   process.stderr.write(`oned-emu: ${message}\n`);
@@ -36,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         port: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' },
         config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        clock: { type: 'string' }, 'no-scheduler': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -47,10 +61,16 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (command !== 'serve' && command !== 'migrate') fail(`unknown command "${command}"\n\n${HELP}`);
+  if (command !== 'serve' && command !== 'migrate' && command !== 'scheduler') fail(`unknown command "${command}"\n\n${HELP}`);
 
   let config: Config;
-  const log = createLogger({ clock: systemClock, file: values.log });
+  let clock: Clock;
+  try {
+    clock = parseClock(values.clock ?? process.env.ONE_EMU_CLOCK ?? 'system');
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const log = createLogger({ clock, file: values.log });
   try {
     const loaded = loadConfig({
       file: values.config, env: process.env,
@@ -75,7 +95,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const server = await startServer({ config, clock: systemClock, log, env: process.env });
+  const server = command === 'scheduler'
+    ? await startSchedulerOnly({ config, clock, log, env: process.env })
+    : await startServer({ config, clock, log, env: process.env, scheduler: !values['no-scheduler'] });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

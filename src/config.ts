@@ -18,6 +18,12 @@ export interface Config {
   DEFAULT_UMASK: number;
   ENABLE_OTHER_PERMISSIONS: boolean;
   SESSION_EXPIRATION_TIME: number;
+  /** Emulated backup throughput in MB/s: a backup lasts the size of its disks divided by this (a 10 GiB VM ≈ 1 min). */
+  EMU_BACKUP_MBPS: number;
+  /** Time zone of scheduled-action day arithmetic (oned uses its process's local time). */
+  SCHED_TIMEZONE: string;
+  /** YES: scheduled actions behave as oned's do, quirks included; NO: as users expect (README). */
+  SCHED_ONED_QUIRKS: boolean;
   /** DB = [ BACKEND = "pglite" | "postgresql", CONNECTION = "postgres://…", DATA = "./data" ]. */
   DB: { BACKEND: 'pglite' | 'postgresql'; CONNECTION: string; DATA: string };
 }
@@ -38,6 +44,9 @@ export const DEFAULTS: Config = {
   DEFAULT_UMASK: 0o177,
   ENABLE_OTHER_PERMISSIONS: true,
   SESSION_EXPIRATION_TIME: 900,
+  EMU_BACKUP_MBPS: 170,
+  SCHED_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
+  SCHED_ONED_QUIRKS: true,
   DB: { BACKEND: 'pglite', CONNECTION: '', DATA: './data' },
 };
 
@@ -92,6 +101,24 @@ const PARSERS: { [K in Scalar]: (key: string, v: string) => Config[K] } = {
     return up === 'YES';
   },
   SESSION_EXPIRATION_TIME: positiveInt(0),
+  SCHED_TIMEZONE: (k, v) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: v.trim() });
+    } catch {
+      throw new ConfigError(`invalid value for ${k}: "${v}" (an IANA time zone such as UTC or Europe/Madrid is expected)`);
+    }
+    return v.trim();
+  },
+  SCHED_ONED_QUIRKS: (k, v) => {
+    const up = v.trim().toUpperCase();
+    if (up !== 'YES' && up !== 'NO') throw new ConfigError(`invalid value for ${k}: "${v}" (YES or NO is expected)`);
+    return up === 'YES';
+  },
+  EMU_BACKUP_MBPS: (k, v) => {
+    const n = Number(v.trim());
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new ConfigError(`invalid value for ${k}: "${v}" (MB/s > 0 is expected)`);
+    return n;
+  },
 };
 
 /** Sources in increasing precedence; each maps key → raw text. */

@@ -13,6 +13,8 @@ export interface App {
   config: Config;
   clock: Clock;
   log: Logger;
+  /** The background loop, when this process runs one (emu.* methods drive it). */
+  scheduler?: { tick(): Promise<unknown>; advance(seconds: number): Promise<number> };
 }
 
 /** One authenticated call (RequestAttributes). */
