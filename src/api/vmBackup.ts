@@ -10,6 +10,7 @@ import { backedUpDisks, backupDuration, cancelBackupRun, completeBackupRun, getB
 import { checkDatastoreCapacity, datastoreTable } from '../store/datastores.js';
 import { imageTable } from '../store/images.js';
 import { vmTable } from '../store/vms.js';
+import type { Queryable } from '../store/database.js';
 import type { ApiMethod, App, Request } from './app.js';
 import { requireAuthorization } from './authorize.js';
 import { lockedObject } from './shared.js';
@@ -25,7 +26,9 @@ export type BackupRequester = { req: Request } | { jobId: number };
  * VirtualMachineAPI::backup + DispatchManager::backup (scheduler.md §4.3), checks in oned's order; on success the
  * VM is in BACKUP / BACKUP_POWEROFF and an emulated transfer runs until its due time.
  */
-export async function startVmBackup(app: App, who: BackupRequester, vmId: number, dsIdParam: number, reset: boolean): Promise<void> {
+export async function startVmBackup(app: App, who: BackupRequester, vmId: number, dsIdParam: number, reset: boolean,
+  /** Runs in the transaction that starts the backup, so the caller's bookkeeping commits with it or not at all. */
+  afterStart?: (tx: Queryable) => Promise<void>): Promise<void> {
   const db = app.db;
   const bjId = 'jobId' in who ? who.jobId : -1;
   const vm = await vmTable.get(db, vmId);
@@ -78,6 +81,7 @@ export async function startVmBackup(app: App, who: BackupRequester, vmId: number
     await insertBackupRun(tx, { vmId, dsId, bjId, reset, sizeMb, startedAt: now,
       endsAt: now + backupDuration(current, sizeMb, app.config.EMU_BACKUP_MBPS), failReason });
     await vmTable.save(tx, current);
+    await afterStart?.(tx);
   });
 }
 

@@ -102,13 +102,21 @@ async function runVmBackups(app: App, queue: Array<{ saId: number; vmId: number 
     let error: string | null = null;
     if (!args) error = 'Missing or malformed ARGS for: backup. Format: datastore-id, reset';
     else {
-      try { await startVmBackup(app, { jobId: -1 }, vmId, args.ds, args.reset); } catch (err) { error = failureText('backup', err); }
+      try {
+        // The action is marked done in the transaction that starts the backup: a crash cannot launch it twice.
+        await startVmBackup(app, { jobId: -1 }, vmId, args.ds, args.reset, async (tx) => {
+          const current = await getSchedAction(tx, saId, true);
+          if (current) await finishAction(tx, current, now, null, opts);
+        });
+      } catch (err) { error = failureText('backup', err); }
     }
     app.log.info('SCH', `Executing action 'backup' for VM ${vmId} : ${error ?? 'Success'}.`);
-    await app.db.transaction(async (tx) => {
-      const current = await getSchedAction(tx, saId, true);
-      if (current) await finishAction(tx, current, now, error, opts);
-    });
+    if (error !== null) {
+      await app.db.transaction(async (tx) => {
+        const current = await getSchedAction(tx, saId, true);
+        if (current) await finishAction(tx, current, now, error, opts);
+      });
+    }
     // A slot is used whether or not the call worked, as oned counts it.
     slots.active++;
     slots.perHost.set(hid, (slots.perHost.get(hid) ?? 0) + 1);
@@ -185,19 +193,19 @@ async function launchJobVm(app: App, jobId: number, vmId: number, slots: Slots, 
   const ds = dsText !== undefined && /^\s*-?\d+\s*$/.test(dsText) ? Number(dsText) : -1;
   const reset = (job.template.get('RESET') ?? '').toUpperCase() === 'YES';
   try {
-    await startVmBackup(app, { jobId }, vmId, ds, reset);
+    // OUTDATED → BACKING_UP commits with the VM entering BACKUP.
+    await startVmBackup(app, { jobId }, vmId, ds, reset, async (tx) => {
+      const current = await backupJobTable.get(tx, jobId, true);
+      if (!current) return;
+      current.outdatedVms = current.outdatedVms.filter((v) => v !== vmId);
+      current.backingUpVms = [...current.backingUpVms, vmId];
+      await backupJobTable.save(tx, current);
+    });
   } catch (err) {
     await recordError(failureText('backup', err));
     return 'next';
   }
   app.log.info('SCH', `Backup Job ${jobId} executing backup for VM ${vmId}`);
-  await app.db.transaction(async (tx) => {
-    const current = await backupJobTable.get(tx, jobId, true);
-    if (!current) return;
-    current.outdatedVms = current.outdatedVms.filter((v) => v !== vmId);
-    current.backingUpVms = [...current.backingUpVms, vmId];
-    await backupJobTable.save(tx, current);
-  });
   slots.active++;
   slots.perHost.set(hid, (slots.perHost.get(hid) ?? 0) + 1);
   return 'next';
