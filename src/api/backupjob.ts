@@ -12,7 +12,8 @@ import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
 import { applySchedActionVector, newSchedAction } from '../domain/schedAction.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import type { Template } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
@@ -33,15 +34,6 @@ import { updateTemplate } from './templateUpdate.js';
 const kind: PoolKind<BackupJob> = { type: 'BACKUPJOB', table: backupJobTable };
 const int = (v: RpcValue) => v as number;
 const str = (v: RpcValue) => v as string;
-
-function parseOrInternal(text: string, prefix = ''): Template {
-  try {
-    return Template.parse(text);
-  } catch (err) {
-    if (err instanceof TemplateParseError) throw internalError(prefix + err.message);
-    throw err;
-  }
-}
 
 /**
  * BackupJob::process_backup_vms: VMs new in BACKUP_VMS join this job (refused when another existing job has them),
@@ -97,7 +89,7 @@ async function normaliseJob(tx: Queryable, job: BackupJob): Promise<{ priority?:
 const allocate: ApiMethod = {
   name: 'one.backupjob.allocate', signature: 'A:ss', object: 'BACKUPJOB',
   async run(req, p) {
-    const template = parseOrInternal(str(p[1]));
+    const template = parseTemplateOr(str(p[1]));
     const { caller } = req;
     await requireAuthorization(req, [{ op: Op.CREATE, object: { type: 'BACKUPJOB', oid: -1, uid: caller.uid, gid: caller.gid } }]);
 
@@ -289,7 +281,7 @@ const schedadd: ApiMethod = {
   async run(req, p) {
     const id = int(p[1]);
     await authorizedObject(req, kind, id, Op.MANAGE);
-    const vector = firstSchedVector(parseOrInternal(str(p[2])));
+    const vector = firstSchedVector(parseTemplateOr(str(p[2])));
     if (!vector) throw actionError('No SCHED_ACTION attribute in template');
     const sa = newSchedAction('BACKUPJOB', id);
     const error = applySchedActionVector(sa, vector, 0);
@@ -326,7 +318,7 @@ const schedupdate: ApiMethod = {
     const id = int(p[1]);
     const saId = int(p[2]);
     await authorizedObject(req, kind, id, Op.MANAGE);
-    const vector = firstSchedVector(parseOrInternal(str(p[3])));
+    const vector = firstSchedVector(parseTemplateOr(str(p[3])));
     if (!vector) throw internalError('No SCHED_ACTION attribute in template');
     await req.app.db.transaction(async (tx) => {
       const job = await lockedObject(tx, kind, id);

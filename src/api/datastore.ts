@@ -9,7 +9,7 @@ import { aclResourceBit } from '../domain/objectTypes.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
 import { setClusterMember } from '../store/clusters.js';
@@ -39,13 +39,7 @@ const kind: PoolKind<Datastore> = {
 const allocate: ApiMethod = {
   name: 'one.datastore.allocate', signature: 'A:ssi', object: 'DATASTORE',
   async run(req, p) {
-    let template: Template;
-    try {
-      template = Template.parse(str(p[1]));
-    } catch (err) {
-      if (err instanceof TemplateParseError) throw internalError(err.message);
-      throw err;
-    }
+    const template = parseTemplateOr(str(p[1]));
     const cluster = await authorizeAllocateInCluster(req, int(p[2]), 'DATASTORE');
     const name = template.get('NAME') ?? '';
     const bad = invalidNameReason(name);

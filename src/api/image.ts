@@ -11,7 +11,8 @@ import { aclResourceBit } from '../domain/objectTypes.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import { Template } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
@@ -90,13 +91,7 @@ const allocate: ApiMethod = {
     const { caller } = req;
     const admin = isAdmin(caller);
     const skipCapacityCheck = admin && p.length > 3 && bool(p[3]);
-    let template: Template;
-    try {
-      template = Template.parse(str(p[1]), { replaceMode: true });
-    } catch (err) {
-      if (err instanceof TemplateParseError) throw internalError(err.message);
-      throw err;
-    }
+    const template = parseTemplateOr(str(p[1]), 'INTERNAL', '', { replaceMode: true });
     const dsId = int(p[2]);
     const db = req.app.db;
     const ds = await datastoreTable.get(db, dsId);

@@ -1,10 +1,11 @@
 import { isAdmin, Op } from '../domain/authorization.js';
-import { actionError, internalError, noExists } from '../domain/errors.js';
+import { actionError, noExists } from '../domain/errors.js';
 import { completeRegistration, DatastoreType, ImageType, insertImage, newImage, type Image } from '../domain/image.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { UNLOCKED } from '../domain/lock.js';
 import { objectAuth } from '../domain/poolObject.js';
-import { Template, TemplateParseError, type Attribute } from '../domain/template.js';
+import { Template, type Attribute } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import { closeCopyHistory } from '../domain/vmLifecycle.js';
 import { VmAction, VmState } from '../domain/vmState.js';
 import { streamInt } from '../domain/cppParse.js';
@@ -104,13 +105,7 @@ const imageRestore: ApiMethod = {
     const ds = dsId >= 0 ? await datastoreTable.get(db, dsId) : undefined;
     if (!ds) throw noExists('IMAGE', dsId);
     await requireAuthorization(req, [{ op: Op.USE, object: objectAuth('DATASTORE', ds) }]);
-    let options: Template;
-    try {
-      options = Template.parse(p[3] as string);
-    } catch (err) {
-      if (err instanceof TemplateParseError) throw internalError(err.message);
-      throw err;
-    }
+    const options = parseTemplateOr(p[3] as string);
     const diskText = options.get('DISK_ID');
     const diskId = diskText !== undefined && streamInt(diskText).complete && streamInt(diskText).value >= 0 ? streamInt(diskText).value : -1;
     if (image) {

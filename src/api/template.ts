@@ -9,7 +9,8 @@ import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
 import type { Image } from '../domain/image.js';
 import { invalidNameReason } from '../domain/names.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import { Template } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import {
   datastoreDiskAttributes, diskImageRef, imageDiskAttributes, restrictedAttributeIn, restrictedChange, vmTemplateError,
   type DiskImageRef, type VmTemplate,
@@ -63,13 +64,7 @@ async function templateImageIds(q: Queryable, t: Template, callerUid: number): P
 const allocate: ApiMethod = {
   name: 'one.template.allocate', signature: 'A:ss', object: 'TEMPLATE',
   async run(req, p) {
-    let template: Template;
-    try {
-      template = Template.parse(str(p[1]));
-    } catch (err) {
-      if (err instanceof TemplateParseError) throw internalError(err.message);
-      throw err;
-    }
+    const template = parseTemplateOr(str(p[1]));
     const { caller } = req;
     await requireAuthorization(req, [{ op: Op.CREATE, object: { type: 'TEMPLATE', oid: -1, uid: caller.uid, gid: caller.gid } }]);
     if (!isAdmin(caller)) {

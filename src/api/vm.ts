@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Op, type AuthItem } from '../domain/authorization.js';
 import { streamInt } from '../domain/cppParse.js';
-import { actionError, internalError, noExists, OneError, ErrorCode, rpcApiError } from '../domain/errors.js';
+import { actionError, internalError, noExists, rpcApiError } from '../domain/errors.js';
 import { UNLOCKED } from '../domain/lock.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { poolWhere } from '../domain/poolFilter.js';
 import { applySchedActionVector, newSchedAction } from '../domain/schedAction.js';
-import { Template, TemplateParseError, type Attribute } from '../domain/template.js';
+import { Template, type Attribute } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import type { Vm } from '../domain/vm.js';
 import { applyBackupConfig } from '../domain/vmBackups.js';
 import { performVmAction, VM_ACTION_AUTH } from '../domain/vmLifecycle.js';
@@ -35,15 +36,6 @@ import { releaseVmFromHost } from './vmPlacement.js';
 export const vmKind: PoolKind<Vm> = { type: 'VM', table: vmTable, uniqueNames: false };
 const int = (v: RpcValue) => v as number;
 const str = (v: RpcValue) => v as string;
-
-function parseOr(text: string, code: 'INTERNAL' | 'ACTION', prefix = ''): Template {
-  try {
-    return Template.parse(text);
-  } catch (err) {
-    if (err instanceof TemplateParseError) throw new OneError(ErrorCode[code], prefix + err.message);
-    throw err;
-  }
-}
 
 /** Attributes VirtualMachine::insert moves from the user's template into TEMPLATE (VirtualMachineParser.cc). */
 const SYSTEM_ATTRIBUTES = new Set(['MEMORY', 'CPU', 'VCPU', 'MEMORY_MAX', 'MEMORY_SLOTS', 'MEMORY_RESIZE_MODE', 'VCPU_MAX',
@@ -165,7 +157,7 @@ export async function createVm(req: Request, given: Template, hold: boolean,
 const allocate: ApiMethod = {
   name: 'one.vm.allocate', signature: 'A:ssb', required: 2, object: 'VM',
   async run(req, p) {
-    const given = parseOr(str(p[1]), 'INTERNAL');
+    const given = parseTemplateOr(str(p[1]), 'INTERNAL');
     const hold = p.length > 2 ? (p[2] as boolean) : false;
     const { caller } = req;
     const items: AuthItem[] = [{ op: Op.CREATE, object: { type: 'VM', oid: -1, uid: caller.uid, gid: caller.gid } }];
@@ -238,7 +230,7 @@ const update: ApiMethod = {
     const type = p.length > 3 ? int(p[3]) : 0;
     await authorizedObject(req, vmKind, id, Op.MANAGE);
     if (type !== 0 && type !== 1) throw rpcApiError('Wrong update type');
-    parseOr(str(p[2]), 'ACTION');
+    parseTemplateOr(str(p[2]), 'ACTION');
     await req.app.db.transaction(async (tx) => {
       const vm = await lockedObject(tx, vmKind, id);
       vm.userTemplate = updateTemplate(vm.userTemplate, str(p[2]), type === 1, { restricted: [], restrictedLabel: 'User Template' });
@@ -289,7 +281,7 @@ const updateconf: ApiMethod = {
     const id = int(p[1]);
     const type = p.length > 3 ? int(p[3]) : 0;
     if (type !== 0 && type !== 1) throw rpcApiError('Wrong update type');
-    const given = parseOr(str(p[2]), 'INTERNAL');
+    const given = parseTemplateOr(str(p[2]), 'INTERNAL');
     await authorizedObject(req, vmKind, id, Op.MANAGE);
     await req.app.db.transaction(async (tx) => {
       const vm = await lockedObject(tx, vmKind, id);
@@ -385,7 +377,7 @@ const schedadd: ApiMethod = {
     const id = int(p[1]);
     const vm = await authorizedObject(req, vmKind, id, Op.MANAGE);
     if (vm.state === VmState.DONE) throw internalError(`Unable to create Scheduled Action for Virtual Machine ${id}, it's in DONE state`, id);
-    const vector = parseOr(str(p[2]), 'INTERNAL').getVectors('SCHED_ACTION')[0];
+    const vector = parseTemplateOr(str(p[2]), 'INTERNAL').getVectors('SCHED_ACTION')[0];
     if (!vector) throw actionError('No SCHED_ACTION attribute in template');
     const sa = newSchedAction('VM', id);
     const error = applySchedActionVector(sa, vector, vm.stime);
@@ -405,7 +397,7 @@ const schedupdate: ApiMethod = {
     const id = int(p[1]);
     const saId = int(p[2]);
     await authorizedObject(req, vmKind, id, Op.MANAGE);
-    const vector = parseOr(str(p[3]), 'INTERNAL').getVectors('SCHED_ACTION')[0];
+    const vector = parseTemplateOr(str(p[3]), 'INTERNAL').getVectors('SCHED_ACTION')[0];
     if (!vector) throw internalError('No SCHED_ACTION attribute in template');
     await req.app.db.transaction(async (tx) => {
       const vm = await lockedObject(tx, vmKind, id);

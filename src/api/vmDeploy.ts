@@ -2,7 +2,7 @@ import { Op } from '../domain/authorization.js';
 import { actionError, internalError, noExists } from '../domain/errors.js';
 import { HostState } from '../domain/host.js';
 import { objectAuth } from '../domain/poolObject.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import { stateName, VmState } from '../domain/vmState.js';
 import { vmCapacity } from '../domain/vm.js';
 import { hostCpuUsage } from '../domain/host.js';
@@ -27,12 +27,7 @@ export const deploy: ApiMethod = {
     const [id, hid] = [int(p[1]), int(p[2])];
     const enforce = p.length > 3 ? (p[3] as boolean) : false;
     const dsId = p.length > 4 ? int(p[4]) : -1;
-    if (p.length > 5 && (p[5] as string) !== '') {
-      try { Template.parse(p[5] as string); } catch (err) {
-        if (err instanceof TemplateParseError) throw internalError(err.message);
-        throw err;
-      }
-    }
+    if (p.length > 5 && (p[5] as string) !== '') parseTemplateOr(p[5] as string);
     const db = req.app.db;
     const host = await hostTable.get(db, hid);
     if (!host) throw noExists('HOST', hid);

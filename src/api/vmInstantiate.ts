@@ -1,7 +1,7 @@
 import { Op, type AuthItem } from '../domain/authorization.js';
-import { ErrorCode, internalError, noExists, OneError } from '../domain/errors.js';
+import { ErrorCode, noExists, OneError } from '../domain/errors.js';
 import { objectAuth } from '../domain/poolObject.js';
-import { Template, TemplateParseError } from '../domain/template.js';
+import { parseTemplateOr } from './parseTemplate.js';
 import type { RpcValue } from '../rpc/values.js';
 import { vmTemplateTable } from '../store/vmTemplates.js';
 import type { ApiMethod } from './app.js';
@@ -21,14 +21,7 @@ export const instantiate: ApiMethod = {
     const tmpl = id >= 0 ? await vmTemplateTable.get(req.app.db, id) : undefined;
     if (!tmpl) throw noExists('TEMPLATE', id);
     const merged = tmpl.template.clone();
-    if (extraText !== '') {
-      try {
-        merged.merge(Template.parse(extraText));
-      } catch (err) {
-        if (err instanceof TemplateParseError) throw internalError(err.message);
-        throw err;
-      }
-    }
+    if (extraText !== '') merged.merge(parseTemplateOr(extraText));
     if (name !== '') merged.replace('NAME', name);
     const { caller } = req;
     const items: AuthItem[] = [{ op: Op.USE, object: objectAuth('TEMPLATE', tmpl) }];

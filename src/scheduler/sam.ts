@@ -153,7 +153,7 @@ function jobBackupConfig(job: BackupJob): Map<string, string> {
 
 /** One VM of a job: checks §1.9 steps 3-9. Returns 'break' when a limit stops the job for this tick. */
 async function launchJobVm(app: App, jobId: number, vmId: number, slots: Slots, now: number): Promise<'break' | 'next'> {
-  const { MAX_BACKUPS, MAX_BACKUPS_HOST } = app.config;
+  const { MAX_BACKUPS_HOST } = app.config;
   const removeVm = async () => app.db.transaction(async (tx) => {
     const job = await backupJobTable.get(tx, jobId, true);
     if (!job) return;
