@@ -1,4 +1,3 @@
-import { hostCpuUsage } from './host.js';
 import type { PoolObject } from './poolObject.js';
 import type { Template } from './template.js';
 
@@ -37,7 +36,7 @@ export function diskSizes(vm: Vm): Array<{ diskId: number; size: number; type: s
   }));
 }
 
-/** CPU (hundredths of a CPU, truncated in float as HostShareCapacity does) and memory (KB) a VM takes on its host. */
+/** CPU (as in the template, e.g. 0.1; hostCpuUsage converts it) and memory (KB) a VM takes on its host. */
 export function vmCapacity(vm: Vm): { cpu: number; memoryKb: number } {
-  return { cpu: hostCpuUsage(Number(vm.template.get('CPU') ?? 0)), memoryKb: Number(vm.template.get('MEMORY') ?? 0) * 1024 };
+  return { cpu: Number(vm.template.get('CPU') ?? 0), memoryKb: Number(vm.template.get('MEMORY') ?? 0) * 1024 };
 }
