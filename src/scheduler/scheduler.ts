@@ -1,6 +1,7 @@
 import type { App } from '../api/app.js';
 import { ManualClock, nowSeconds } from '../clock.js';
 import { completeDueBackups, nextBackupDue } from './backupDriver.js';
+import { schedulerOutlook } from '../store/schedulerQueries.js';
 import { placePendingVms } from './placement.js';
 import { samTick } from './sam.js';
 
@@ -56,10 +57,25 @@ export class Scheduler {
     const target = nowSeconds(clock) + seconds;
     const step = this.app.config.MANAGER_TIMER;
     for (;;) {
-      const nextTick = this.lastTick + step;
+      let nextTick = this.lastTick + step;
       const nextBackup = await nextBackupDue(this.app.db);
+      // A tick finds work only when a VM is PENDING, a job has OUTDATED VMs or an action came due; the ticks before
+      // that would do nothing, so the simulation jumps to the first tick after the next action's TIME.
+      const outlook = await schedulerOutlook(this.app.db);
+      if (!outlook.busy) {
+        const wake = Math.min(outlook.nextActionTime ?? Infinity, nextBackup ?? Infinity);
+        if (wake > nextTick) {
+          const steps = wake === Infinity ? Infinity : Math.floor((wake - this.lastTick) / step) + 1;
+          nextTick = steps === Infinity ? Infinity : this.lastTick + steps * step;
+          if (nextTick > target) {
+            // Keep the tick grid: the last tick before the target is where the next one counts from.
+            this.lastTick += Math.floor((target - this.lastTick) / step) * step;
+            nextTick = Infinity;
+          }
+        }
+      }
       const next = Math.min(nextTick, nextBackup ?? Infinity);
-      if (next > target) break;
+      if (next > target || next === Infinity) break;
       clock.set(Math.max(clock.now(), next * 1000));
       if (next === nextTick) await this.tick();
       else await this.running.then(() => completeDueBackups(this.app, next));

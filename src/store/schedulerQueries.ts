@@ -18,3 +18,16 @@ export async function topPriorityJobIds(q: Queryable): Promise<number[]> {
        AND priority = (SELECT max(priority) FROM backupjob_pool WHERE outdated_vms > 0) ORDER BY oid`);
   return rows.map((r) => r.oid);
 }
+
+/**
+ * When the next tick can do something: the earliest scheduled action still to run (TIME > DONE), whether any VM
+ * waits for placement and whether any job has OUTDATED VMs. Lets a simulation skip ticks that would do nothing.
+ */
+export async function schedulerOutlook(q: Queryable): Promise<{ nextActionTime: number | undefined; busy: boolean }> {
+  const { rows } = await q.query<{ next: number | string | null; pending: boolean; outdated: boolean }>(
+    `SELECT (SELECT min(time) FROM schedaction_pool WHERE time > done) AS next,
+            EXISTS (SELECT 1 FROM vm_pool WHERE state = 1) AS pending,
+            EXISTS (SELECT 1 FROM backupjob_pool WHERE outdated_vms > 0) AS outdated`);
+  const r = rows[0];
+  return { nextActionTime: r.next === null ? undefined : Number(r.next), busy: r.pending || r.outdated };
+}
