@@ -15,14 +15,14 @@ import { applySchedActionVector, newSchedAction } from '../domain/schedAction.js
 import type { Template } from '../domain/template.js';
 import { parseTemplateOr } from './parseTemplate.js';
 import { nowSeconds } from '../clock.js';
-import type { RpcValue } from '../rpc/values.js';
+import { RpcEscapedString, type RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
-import { backupJobExists, backupJobTable } from '../store/backupJobs.js';
+import { backupJobExists, backupJobPoolBodies, backupJobTable } from '../store/backupJobs.js';
 import type { Queryable } from '../store/database.js';
 import { nextOid, reserveOidsBelow } from '../store/poolControl.js';
 import { deleteSchedActions, getSchedAction, getSchedActions, insertSchedAction, saveSchedAction } from '../store/schedActions.js';
 import { backupJobOf, lockVmBackupConfig, saveVmBackupConfig } from '../store/vmBackupConfig.js';
-import { renderBackupJob, renderBackupJobPool } from '../xml/backupJob.js';
+import { renderBackupJob } from '../xml/backupJob.js';
 import type { ApiMethod, Request } from './app.js';
 import { requireAuthorization } from './authorize.js';
 import { listOrder } from './listOrder.js';
@@ -341,8 +341,8 @@ const pool: ApiMethod = {
     const rules = await listAclRules(req.app.db);
     const where = poolWhere(req.caller, 'BACKUPJOB', rules, filter, start, end);
     const page = end < -1 ? { offset: Math.max(0, start), count: -end } : undefined;
-    const jobs = await backupJobTable.list(req.app.db, where, await listOrder(req), page);
-    return renderBackupJobPool(jobs);
+    const bodies = await backupJobPoolBodies(req.app.db, where, await listOrder(req), page);
+    return new RpcEscapedString(`&lt;BACKUPJOB_POOL&gt;${bodies.join('')}&lt;/BACKUPJOB_POOL&gt;`);
   },
 };
 

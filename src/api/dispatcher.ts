@@ -3,7 +3,7 @@ import { ErrorCode, failureMessage, OneError } from '../domain/errors.js';
 import type { DecodedCall } from '../rpc/codec.js';
 import type { RpcHandler } from '../rpc/http.js';
 import { checkParameters, emptyParameterList, methodNotDefined, MethodRegistry } from '../rpc/registry.js';
-import { describeType, RpcI8, type RpcValue } from '../rpc/values.js';
+import { describeType, RpcEscapedString, RpcI8, type RpcValue } from '../rpc/values.js';
 import type { ApiMethod, App, Request } from './app.js';
 import { authenticate } from './authenticate.js';
 
@@ -11,6 +11,10 @@ import { authenticate } from './authenticate.js';
 const LOG_VALUE_LIMIT = 20;
 
 function logValue(v: RpcValue): string {
+  if (v instanceof RpcEscapedString) {
+    const head = v.escaped.slice(0, LOG_VALUE_LIMIT * 6).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#xD;/g, '\r').replace(/&amp;/g, '&');
+    return logValue(head.length > LOG_VALUE_LIMIT ? head.slice(0, LOG_VALUE_LIMIT + 1) : head);
+  }
   switch (describeType(v)) {
     case 'int': case 'double': return `, ${String(v instanceof Object && 'value' in v ? v.value : v)}`;
     case 'i8': return `, ${String((v as RpcI8).value)}`;

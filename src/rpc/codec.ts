@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
 import { FAULT, RpcFault } from './faults.js';
-import { INT32_MAX, INT32_MIN, RpcDateTime, RpcDouble, RpcI8, isInt32, type RpcValue } from './values.js';
+import { INT32_MAX, INT32_MIN, RpcDateTime, RpcDouble, RpcEscapedString, RpcI8, isInt32, type RpcValue } from './values.js';
 
 export interface DecodedCall { method: string; params: RpcValue[] }
 
@@ -449,6 +449,18 @@ class TextElement extends CustomType {
   }
 }
 
+/** An element whose text is already escaped. */
+class RawElement extends CustomType {
+  constructor(tagName: string, raw: string) {
+    super(raw);
+    this.tagName = tagName;
+  }
+
+  serialize(xml: { ele(name: string): { raw(text: string): unknown } }): unknown {
+    return xml.ele(this.tagName).raw(this.raw);
+  }
+}
+
 /**
  * Makes text storable in XML 1.0: characters it cannot carry at all (C0 controls other than tab/LF/CR, lone
  * surrogates, U+FFFE/U+FFFF) become U+FFFD. Escaping them as &#N; would not help, XML forbids those references too.
@@ -480,6 +492,7 @@ function toSerializerInput(v: RpcValue): unknown {
   if (v instanceof RpcI8) return new TextElement('i8', v.value.toString());
   if (v instanceof RpcDouble) return new TextElement('double', formatDouble(v.value));
   if (v instanceof RpcDateTime) return new TextElement('dateTime.iso8601', xmlSafeText(v.raw));
+  if (v instanceof RpcEscapedString) return new RawElement('string', v.escaped);
   if (Array.isArray(v)) return v.map(toSerializerInput);
   if (v instanceof Map) {
     // null prototype: a member named "__proto__" stays an ordinary key
@@ -499,7 +512,7 @@ function withEncodingDeclaration(xml: string): string {
 }
 
 /** Text content as the package's serializer (and xmlrpc-c) escape it: &, <, > and CR. */
-function escapeText(text: string): string {
+export function escapeText(text: string): string {
   let out = xmlSafeText(text);
   if (out.includes('&')) out = out.replace(/&/g, '&amp;');
   if (out.includes('<')) out = out.replace(/</g, '&lt;');
@@ -515,6 +528,7 @@ function flatScalar(v: RpcValue): string | undefined {
     case 'boolean': return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
     case 'number': return isInt32(v) ? `<value><i4>${v}</i4></value>` : undefined;
   }
+  if (v instanceof RpcEscapedString) return `<value><string>${v.escaped}</string></value>`;
   return v instanceof RpcI8 ? `<value><i8>${v.value}</i8></value>` : undefined;
 }
 

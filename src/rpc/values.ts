@@ -27,6 +27,14 @@ export class RpcDateTime {
   constructor(readonly raw: string) {}
 }
 
+/**
+ * A `<string>` whose text is already escaped for the wire (&, <, >, CR): large documents assembled from parts
+ * escaped once when stored (pool bodies) are sent without escaping megabytes per call. Encode-only.
+ */
+export class RpcEscapedString {
+  constructor(readonly escaped: string) {}
+}
+
 export type RpcValue =
   | string
   | number /* <i4>/<int> only, always a 32-bit integer */
@@ -36,6 +44,7 @@ export type RpcValue =
   | RpcDouble
   | RpcI8
   | RpcDateTime
+  | RpcEscapedString
   | RpcValue[]
   | Map<string, RpcValue> /* <struct> */;
 
@@ -52,6 +61,7 @@ export function describeType(v: RpcValue): RpcTypeName {
   if (v instanceof RpcDouble) return 'double';
   if (v instanceof RpcI8) return 'i8';
   if (v instanceof RpcDateTime) return 'dateTime';
+  if (v instanceof RpcEscapedString) return 'string';
   if (Array.isArray(v)) return 'array';
   return 'struct';
 }

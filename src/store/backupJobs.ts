@@ -1,5 +1,7 @@
 import type { BackupJob } from '../domain/backupJob.js';
 import type { Queryable } from './database.js';
+import { renderBackupJob } from '../xml/backupJob.js';
+import { escapeText } from '../rpc/codec.js';
 import { commonBody, commonFromRow, PoolTable } from './poolTable.js';
 import { templateFromJson, templateToJson, type TemplateJson } from './templateJson.js';
 
@@ -23,8 +25,22 @@ export const backupJobTable = new PoolTable<BackupJob>(
       lastBackupDuration: b.lastBackupDuration, schedActions: b.schedActions, updatedVms: b.updatedVms,
       outdatedVms: b.outdatedVms, backingUpVms: b.backingUpVms, errorVms: b.errorVms, template: templateFromJson(b.template) };
   },
-  (j) => ({ priority: j.priority, outdated_vms: new Set(j.outdatedVms).size }),
+  (j) => ({ priority: j.priority, outdated_vms: new Set(j.outdatedVms).size, body_wire: escapeText(renderBackupJob(j)) }),
 );
+
+/**
+ * The stored documents of the jobs a pool filter lets through, in order (PoolSQL::dump), escaped for the wire:
+ * each row's body_wire, rendered from its jsonb only for rows written before body_wire existed.
+ */
+export async function backupJobPoolBodies(q: Queryable, where: string, order: 'ASC' | 'DESC',
+  page?: { offset: number; count: number }): Promise<string[]> {
+  const limit = page ? ` LIMIT ${page.count} OFFSET ${page.offset}` : '';
+  const { rows } = await q.query<{ body_wire: string | null; oid: number; name: string; uid: number; gid: number; body: Record<string, unknown> | null }>(
+    `SELECT body_wire, oid, name, uid, gid, CASE WHEN body_wire IS NULL THEN body END AS body
+     FROM backupjob_pool WHERE ${where} ORDER BY oid ${order}${limit}`);
+  return rows.map((r) => r.body_wire
+    ?? escapeText(renderBackupJob(backupJobTable.fromRow({ oid: r.oid, name: r.name, uid: r.uid, gid: r.gid, body: r.body! }))));
+}
 
 /** Whether a backup job with that id exists (BackupJobPool::exist). */
 export async function backupJobExists(q: Queryable, id: number): Promise<boolean> {

@@ -11,7 +11,7 @@ export class PoolTable<T extends PoolObject> {
   constructor(
     readonly table: string,
     private readonly toBody: (o: T) => Record<string, unknown>,
-    private readonly fromRow: (row: PoolRow) => T,
+    readonly fromRow: (row: PoolRow) => T,
     private readonly extraColumns: (o: T) => Record<string, unknown> = () => ({}),
   ) {}
 

@@ -26,6 +26,3 @@ export function renderBackupJob(job: BackupJob, schedActions?: readonly SchedAct
     + `${idList('SCHED_ACTIONS', job.schedActions)}${idList('UPDATED_VMS', job.updatedVms)}${idList('OUTDATED_VMS', job.outdatedVms)}`
     + `${idList('BACKING_UP_VMS', job.backingUpVms)}${idList('ERROR_VMS', job.errorVms)}${template}</BACKUPJOB>`;
 }
-
-export const renderBackupJobPool = (jobs: readonly BackupJob[]) =>
-  `<BACKUPJOB_POOL>${jobs.map((j) => renderBackupJob(j)).join('')}</BACKUPJOB_POOL>`;
