@@ -3,6 +3,7 @@ import { Op, type AuthItem } from '../domain/authorization.js';
 import { streamInt } from '../domain/cppParse.js';
 import { actionError, internalError, noExists, rpcApiError } from '../domain/errors.js';
 import { UNLOCKED } from '../domain/lock.js';
+import { invalidNameReason } from '../domain/names.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { poolWhere } from '../domain/poolFilter.js';
@@ -105,6 +106,9 @@ export async function createVm(req: Request, given: Template, hold: boolean,
     const id = await nextOid(tx, 'vm_pool');
     const user = given.clone();
     const template = new Template();
+    // VirtualMachine::insert checks the name before anything else; the default one is always valid.
+    const badName = user.get('NAME') ? invalidNameReason(user.get('NAME')!) : null;
+    if (badName) throw internalError(badName);
     for (const attr of [...user.attributes]) {
       if (SYSTEM_ATTRIBUTES.has(attr.name)) { user.erase(attr.name); if (attr.name !== 'DISK') template.add(attr); }
     }
