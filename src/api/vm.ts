@@ -99,7 +99,7 @@ function checkCapacity(t: Template): void {
  * attributes (TEMPLATE_ID on instantiate); `defaultName` replaces one-<id>.
  */
 export async function createVm(req: Request, given: Template, hold: boolean,
-  opts: { extra?: Attribute[]; defaultName?: (id: number) => string } = {}): Promise<number> {
+  opts: { extra?: Attribute[]; defaultName?: (id: number) => string } = {}): Promise<{ id: number; schedError: string | null }> {
   const { caller } = req;
   const now = nowSeconds(req.app.clock);
   const created = await req.app.db.transaction(async (tx) => {
@@ -154,8 +154,7 @@ export async function createVm(req: Request, given: Template, hold: boolean,
     await vmTable.insert(tx, vm);
     return { id, schedError };
   });
-  if (created.schedError) throw internalError(created.schedError);
-  return created.id;
+  return created;
 }
 
 const allocate: ApiMethod = {
@@ -171,7 +170,9 @@ const allocate: ApiMethod = {
       if (image) items.push({ op: Op.USE, object: objectAuth('IMAGE', image) });
     }
     await requireAuthorization(req, items);
-    return createVm(req, given, hold);
+    const { id, schedError } = await createVm(req, given, hold);
+    if (schedError) throw internalError(schedError);
+    return id;
   },
 };
 

@@ -28,8 +28,9 @@ export const instantiate: ApiMethod = {
     if (extraText !== '') items.push({ op: Op.CREATE, object: { type: 'TEMPLATE', oid: -1, uid: caller.uid, gid: caller.gid } });
     items.push({ op: Op.CREATE, object: { type: 'VM', oid: -1, uid: caller.uid, gid: caller.gid } });
     await requireAuthorization(req, items);
+    let created;
     try {
-      return await createVm(req, merged, hold, {
+      created = await createVm(req, merged, hold, {
         extra: [{ kind: 'single', name: 'TEMPLATE_ID', value: String(tmpl.id) }],
         defaultName: (vmId) => `${tmpl.name}-${vmId}`,
       });
@@ -40,5 +41,8 @@ export const instantiate: ApiMethod = {
       }
       throw err;
     }
+    // The VM exists by then: a bad SCHED_ACTION is a plain INTERNAL failure (TemplateAPI.cc).
+    if (created.schedError) throw new OneError(ErrorCode.INTERNAL, created.schedError);
+    return created.id;
   },
 };
