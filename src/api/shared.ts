@@ -23,6 +23,8 @@ export interface PoolKind<T extends PoolObject> {
   afterSave?: (tx: Queryable, o: T) => Promise<void>;
   /** false for objects whose names need not be unique (VMs): rename and chown then skip the name checks. */
   uniqueNames?: boolean;
+  /** Why this object may not change owner now (a DONE VM), or null. */
+  chownRefusal?: (o: T) => string | null;
   /** The object's request.auth_op, which rename and chown check: MANAGE (default), ADMIN for hosts. */
   authOp?: number;
   /** The object that already holds `name` where names must be unique (SharedAPI::exist): by default one of the
@@ -138,6 +140,8 @@ export async function chownObject<T extends PoolObject>(req: Request, kind: Pool
   };
   await db.transaction(async (tx) => {
     const current = await lockedObject(tx, kind, id);
+    const refusal = kind.chownRefusal?.(current);
+    if (refusal) throw actionError(refusal);
     if (newUid === current.uid) newUid = -1;
     if (newUid !== -1 && kind.uniqueNames !== false) await nameTaken(tx, current.name);
     // Ids below -1 are not looked up and are stored as given with empty names, as oned does.

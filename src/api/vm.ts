@@ -34,7 +34,10 @@ import { authorizedObject, chmodObject, chownObject, lockedObject, lockObject, r
 import { updateTemplate } from './templateUpdate.js';
 import { releaseVmFromHost } from './vmPlacement.js';
 
-export const vmKind: PoolKind<Vm> = { type: 'VM', table: vmTable, uniqueNames: false };
+export const vmKind: PoolKind<Vm> = {
+  type: 'VM', table: vmTable, uniqueNames: false,
+  chownRefusal: (vm) => (vm.state === VmState.DONE ? 'Could not change VM ownership, wrong state' : null),
+};
 const int = (v: RpcValue) => v as number;
 const str = (v: RpcValue) => v as string;
 

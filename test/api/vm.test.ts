@@ -819,5 +819,14 @@ for (const backend of backends()) {
       assert.match(await t.pool(-2, 6), /<NAME>after life<\/NAME>/);
       await t.cloud.call('one.vm.recover', b, 5);
     });
+
+    it('chown: owner and group change; a DONE VM refuses with ACTION; VM names are not checked', async () => {
+      const m = 'one.vm.chown';
+      const a = await t.allocate('CPU=1\nMEMORY=64\nNAME=owned', true);
+      assert.deepEqual(await t.cloud.call(m, a, alice.id, 1), ok(a));
+      assert.match(await t.info(a), new RegExp(`<UID>${alice.id}</UID><GID>1</GID><UNAME>alice</UNAME><GNAME>users</GNAME>`));
+      await act('terminate', a);
+      assert.deepEqual(await t.cloud.call(m, a, 0, 0), fail(m, 'Could not change VM ownership, wrong state', 2048));
+    });
   });
 }
