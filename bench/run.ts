@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { decodeResponse, encodeCall } from '../src/rpc/codec.js';
 import type { RpcValue } from '../src/rpc/values.js';
+import { schedulerBenchmarks } from './scheduler.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const CLI = resolve(HERE, '../src/cli.js');
@@ -186,15 +187,19 @@ async function main(): Promise<void> {
       await admin.end();
     }
   }
+  const sched = await schedulerBenchmarks();
   const fmt = (n: number, d = 1) => n.toFixed(d);
+  const schedHeader = '| backend | scheduler scenario | wall ms | note |\n|---|---|---|---|';
+  const schedTable = sched.map((f) => `| ${f.backend} | ${f.scenario} | ${fmt(f.ms, 0)} | ${f.note} |`).join('\n');
   const header = '| backend | scenario | clients | calls | calls/s | p50 ms | p99 ms | client CPU ms |\n|---|---|---|---|---|---|---|---|';
   const table = rows.map((r) => `| ${r.backend} | ${r.scenario} | ${r.clients} | ${r.calls} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.clientCpuMs, 0)} |`).join('\n');
-  process.stdout.write(`${header}\n${table}\n`);
+  process.stdout.write(`${header}\n${table}\n\n${schedHeader}\n${schedTable}\n`);
   const previous = (() => { try { return readFileSync(RESULTS, 'utf8'); } catch { return ''; } })();
   const notes = previous.includes('\n## Notes') ? previous.slice(previous.indexOf('\n## Notes')) : '';
   writeFileSync(RESULTS, `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; `
     + `Node ${process.version}; CPU ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}. The load generator runs in the bench `
-    + `process, the server in a child process, over loopback with keep-alive connections.\n\n${header}\n${table}\n${notes}`);
+    + `process, the server in a child process, over loopback with keep-alive connections. Scheduler figures are measured `
+    + `in process (bench/scheduler.ts).\n\n${header}\n${table}\n\n${schedHeader}\n${schedTable}\n${notes}`);
 }
 
 main().catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });

@@ -214,6 +214,11 @@ async function launchJobVm(app: App, jobId: number, vmId: number, slots: Slots, 
 /** backup_jobs: the OUTDATED VMs of the top-priority jobs, in BACKUP_VMS order (scheduler.md §1.9). */
 async function runBackupJobs(app: App, slots: Slots, now: number): Promise<void> {
   const { MAX_BACKUPS } = app.config;
+  // With every slot taken each job's loop would stop at its first VM: nothing to do this tick.
+  if (MAX_BACKUPS !== 0 && slots.active >= MAX_BACKUPS) {
+    app.log.debug('SCH', `Reached max number of active backups (${MAX_BACKUPS})`);
+    return;
+  }
   for (const jobId of await topPriorityJobIds(app.db)) {
     const job = await backupJobTable.get(app.db, jobId);
     if (!job) continue;

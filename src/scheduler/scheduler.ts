@@ -61,7 +61,7 @@ export class Scheduler {
       const nextBackup = await nextBackupDue(this.app.db);
       // A tick finds work only when a VM is PENDING, a job has OUTDATED VMs or an action came due; the ticks before
       // that would do nothing, so the simulation jumps to the first tick after the next action's TIME.
-      const outlook = await schedulerOutlook(this.app.db);
+      const outlook = await schedulerOutlook(this.app.db, this.app.config.MAX_BACKUPS);
       if (!outlook.busy) {
         const wake = Math.min(outlook.nextActionTime ?? Infinity, nextBackup ?? Infinity);
         if (wake > nextTick) {
