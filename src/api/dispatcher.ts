@@ -3,7 +3,7 @@ import { ErrorCode, failureMessage, OneError } from '../domain/errors.js';
 import type { DecodedCall } from '../rpc/codec.js';
 import type { RpcHandler } from '../rpc/http.js';
 import { checkParameters, emptyParameterList, methodNotDefined, MethodRegistry } from '../rpc/registry.js';
-import { describeType, RpcEscapedString, RpcI8, type RpcValue } from '../rpc/values.js';
+import { describeType, RpcDouble, RpcEscapedString, RpcI8, type RpcValue } from '../rpc/values.js';
 import type { ApiMethod, App, Request } from './app.js';
 import { authenticate } from './authenticate.js';
 
@@ -16,7 +16,8 @@ function logValue(v: RpcValue): string {
     return logValue(head.length > LOG_VALUE_LIMIT ? head.slice(0, LOG_VALUE_LIMIT + 1) : head);
   }
   switch (describeType(v)) {
-    case 'int': case 'double': return `, ${String(v instanceof Object && 'value' in v ? v.value : v)}`;
+    case 'int': return `, ${v as number}`;
+    case 'double': return `, ${(v as RpcDouble).value}`;
     case 'i8': return `, ${String((v as RpcI8).value)}`;
     case 'boolean': return `, ${v ? 'true' : 'false'}`;
     case 'string': {
