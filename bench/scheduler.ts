@@ -86,6 +86,10 @@ async function populate(c: Awaited<ReturnType<typeof cloud>>, hosts: number, vms
        to_jsonb((SELECT string_agg(($3::int + k)::text, ',') FROM generate_series(0, $4::int - 1) k))) WHERE oid = $1`,
     [seedJob, String(vmsIndex), seedVm, perJob]);
   await db.query(`UPDATE pool_control SET last_oid = $1 WHERE tablename = 'backupjob_pool'`, [seedJob + jobs - 1]);
+  // Each VM belongs to its job, as allocating the job with its BACKUP_VMS would have recorded.
+  await db.query(
+    `UPDATE vm_pool SET body = jsonb_set(body, '{backups,config,BACKUP_JOB_ID}', to_jsonb(($1::int + (oid - $2::int) / $3::int)::text))
+     WHERE oid >= $2 AND oid < $2 + $4::int`, [seedJob, seedVm, perJob, jobs * perJob]);
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
