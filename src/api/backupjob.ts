@@ -1,6 +1,6 @@
 import { AclSelector, isAdmin, Op } from '../domain/authorization.js';
 import {
-  cancelBackupJob, executeBackupJob, MAX_PRIORITY, MAX_USER_PRIORITY, MIN_PRIORITY, parseBackupJobTemplate, retryBackupJob,
+  cancelBackupJob, executeBackupJob, keepListedVms, MAX_PRIORITY, MAX_USER_PRIORITY, MIN_PRIORITY, parseBackupJobTemplate, retryBackupJob,
   vmIdSet, DEFAULT_PRIORITY, type BackupJob,
 } from '../domain/backupJob.js';
 import { streamInt } from '../domain/cppParse.js';
@@ -79,10 +79,7 @@ async function normaliseJob(tx: Queryable, job: BackupJob): Promise<{ priority?:
   if (typeof parsed === 'string') return parsed;
   const error = await syncVmMembership(tx, job.id, parsed.backupVms.join(','), parsed.oldBackupVms);
   if (error) return error;
-  const listed = new Set(parsed.backupVms);
-  for (const set of ['updatedVms', 'outdatedVms', 'backingUpVms', 'errorVms'] as const) {
-    job[set] = job[set].filter((id) => listed.has(id));
-  }
+  keepListedVms(job, new Set(parsed.backupVms));
   return { priority: parsed.priority };
 }
 

@@ -10,7 +10,7 @@ import { poolWhere } from '../domain/poolFilter.js';
 import { applySchedActionVector, newSchedAction } from '../domain/schedAction.js';
 import { Template, type Attribute } from '../domain/template.js';
 import { parseTemplateOr } from './parseTemplate.js';
-import type { Vm } from '../domain/vm.js';
+import { currentHistory, type Vm } from '../domain/vm.js';
 import { applyBackupConfig } from '../domain/vmBackups.js';
 import { performVmAction, VM_ACTION_AUTH } from '../domain/vmLifecycle.js';
 import { stateName, VmState } from '../domain/vmState.js';
@@ -221,7 +221,7 @@ const action: ApiMethod = {
     }
     await req.app.db.transaction(async (tx) => {
       const vm = await lockedObject(tx, vmKind, id);
-      const hostBefore = vm.history[vm.history.length - 1]?.hid;
+      const hostBefore = currentHistory(vm)?.hid;
       const outcome = performVmAction(vm, name, nowSeconds(req.app.clock), { uid: req.caller.uid, gid: req.caller.gid, reqId: req.reqId });
       if (typeof outcome === 'string') throw actionError(`Error performing action "${name}": ${outcome}`);
       if (outcome.releasesHost && hostBefore !== undefined) await releaseVmFromHost(tx, vm, hostBefore);
@@ -355,7 +355,7 @@ const recover: ApiMethod = {
       if (op === 4) {
         if (vm.state === VmState.DONE) throw actionError('Cannot delete-recreate a VM already in DONE state');
         if ([VmState.INIT, VmState.PENDING, VmState.CLONING, VmState.CLONING_FAILURE].includes(vm.state as never)) return;
-        const host = vm.history[vm.history.length - 1]?.hid;
+        const host = currentHistory(vm)?.hid;
         const held = vm.state === VmState.ACTIVE || vm.state === VmState.POWEROFF || vm.state === VmState.SUSPENDED;
         if (held && host !== undefined) await releaseVmFromHost(tx, vm, host);
         vm.state = VmState.PENDING;
@@ -366,9 +366,9 @@ const recover: ApiMethod = {
       // 3 delete, 5 delete-db: the VM ends at once; its host capacity is given back.
       if (vm.state === VmState.DONE) return;
       const held = vm.state === VmState.ACTIVE || vm.state === VmState.POWEROFF || vm.state === VmState.SUSPENDED;
-      const host = vm.history[vm.history.length - 1]?.hid;
+      const host = currentHistory(vm)?.hid;
       if (held && host !== undefined) await releaseVmFromHost(tx, vm, host);
-      const h = vm.history[vm.history.length - 1];
+      const h = currentHistory(vm);
       if (h && h.etime === 0) { h.etime = now; h.action = 13; h.uid = req.caller.uid; h.gid = req.caller.gid; h.requestId = req.reqId; }
       vm.state = VmState.DONE;
       vm.lcmState = 0;

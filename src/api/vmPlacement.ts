@@ -1,6 +1,5 @@
 import type { Host, VmCapacity } from '../domain/host.js';
-import type { HistoryRecord, Vm } from '../domain/vm.js';
-import { vmCapacity } from '../domain/vm.js';
+import { currentHistory, vmCapacity, type HistoryRecord, type Vm } from '../domain/vm.js';
 import { Lcm, VmState } from '../domain/vmState.js';
 import type { Queryable } from '../store/database.js';
 import { allocateHostCapacity } from '../store/hosts.js';
@@ -28,7 +27,7 @@ export async function systemDatastores(q: Queryable, clusterId: number): Promise
  */
 export async function placeVm(tx: Queryable, vm: Vm, host: Host, ds: SystemDatastore, now: number,
   plan: { planId: number; actionId: number }): Promise<void> {
-  const previous = vm.history[vm.history.length - 1];
+  const previous = currentHistory(vm);
   const record: HistoryRecord = {
     seq: previous ? previous.seq + 1 : 0, hostname: host.name, hid: host.id, cid: host.clusterId, stime: now, etime: 0,
     vmMad: host.vmMad, tmMad: ds.tmMad, dsId: ds.id, planId: plan.planId, actionId: plan.actionId, pstime: now, petime: now,

@@ -29,13 +29,6 @@ export interface Vm extends PoolObject {
 
 export const currentHistory = (vm: Vm): HistoryRecord | undefined => vm.history[vm.history.length - 1];
 
-/** A disk's SIZE in MB (0 when unknown). */
-export function diskSizes(vm: Vm): Array<{ diskId: number; size: number; type: string }> {
-  return vm.template.getVectors('DISK').map((d) => ({
-    diskId: Number(d.get('DISK_ID') ?? -1), size: Number(d.get('SIZE') ?? 0) || 0, type: (d.get('TYPE') ?? '').toUpperCase(),
-  }));
-}
-
 /** CPU (as in the template, e.g. 0.1; hostCpuUsage converts it) and memory (KB) a VM takes on its host. */
 export function vmCapacity(vm: Vm): { cpu: number; memoryKb: number } {
   return { cpu: Number(vm.template.get('CPU') ?? 0), memoryKb: Number(vm.template.get('MEMORY') ?? 0) * 1024 };

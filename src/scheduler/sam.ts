@@ -1,4 +1,5 @@
 import type { App } from '../api/app.js';
+import { currentHistory } from '../domain/vm.js';
 import { startVmBackup } from '../api/vmBackup.js';
 import { releaseVmFromHost } from '../api/vmPlacement.js';
 import { executionOf, executeBackupJob, normaliseBackupVms, type BackupJob } from '../domain/backupJob.js';
@@ -48,7 +49,7 @@ async function runVmAction(app: App, saId: number, vmId: number, now: number, op
     if (!vm) {
       error = `[${sa.action}] Error getting virtual machine [${vmId}].`;
     } else {
-      const host = vm.history[vm.history.length - 1]?.hid;
+      const host = currentHistory(vm)?.hid;
       const outcome = performVmAction(vm, sa.action, now, { uid: 0, gid: 0, reqId: -1 });
       if (typeof outcome === 'string') {
         error = `[${sa.action}] Error performing action "${sa.action}": ${outcome}`;
@@ -69,7 +70,6 @@ function backupArgs(args: string): { ds: number; reset: boolean } | undefined {
   return { ds: Number(parts[0]), reset: parts[1].trim() === '1' };
 }
 
-const hostOf = (vm: { history: Array<{ hid: number }> }) => vm.history[vm.history.length - 1]?.hid;
 
 /** run_vm_backups: queued VM-level scheduled backups, ahead of the jobs (scheduler.md §1.7). */
 async function runVmBackups(app: App, queue: Array<{ saId: number; vmId: number }>, slots: Slots, now: number, opts: SamOptions): Promise<void> {
@@ -91,7 +91,7 @@ async function runVmBackups(app: App, queue: Array<{ saId: number; vmId: number 
       });
       continue;
     }
-    const hid = hostOf(vm)!;
+    const hid = currentHistory(vm)!.hid;
     if (MAX_BACKUPS_HOST !== 0 && (slots.perHost.get(hid) ?? 0) >= MAX_BACKUPS_HOST) {
       app.log.debug('SCH', `Reached max number of active backups for host ${hid} (${MAX_BACKUPS_HOST})`);
       break;
@@ -165,7 +165,7 @@ async function launchJobVm(app: App, jobId: number, vmId: number, slots: Slots, 
   const vm = await vmTable.get(app.db, vmId);
   if (!vm || vm.state === VmState.DONE) { await removeVm(); return 'next'; }
   if (vm.history.length === 0) return 'next';
-  const hid = hostOf(vm)!;
+  const hid = currentHistory(vm)!.hid;
   if (MAX_BACKUPS_HOST !== 0 && (slots.perHost.get(hid) ?? 0) >= MAX_BACKUPS_HOST) {
     app.log.debug('SCH', `Reached max number of active backups for host ${hid} (${MAX_BACKUPS_HOST})`);
     return 'break';
