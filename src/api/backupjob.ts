@@ -18,7 +18,7 @@ import { nowSeconds } from '../clock.js';
 import { RpcEscapedString, type RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
 import { backupJobExists, backupJobPoolBodies, backupJobTable } from '../store/backupJobs.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { nextOid, reserveOidsBelow } from '../store/poolControl.js';
 import { deleteSchedActions, getSchedAction, getSchedActions, insertSchedAction, saveSchedAction } from '../store/schedActions.js';
 import { backupJobOf, lockVmBackupConfig, saveVmBackupConfig } from '../store/vmBackupConfig.js';
@@ -138,10 +138,10 @@ const allocate: ApiMethod = {
     } catch (err) {
       // oned has already stored the job (and earlier actions) when a scheduled action fails, and drops them
       // again: nothing remains, but their ids are used up. Do the same to the id counters.
-      const duplicate = (err as { code?: string }).code === '23505';
+      const duplicate = isUniqueViolation(err);
       if (consumed.jobs > 0 && !duplicate) {
         await db.transaction(async (tx) => {
-          if (consumed.jobs > 0) await reserveOidsBelow(tx, 'backupjob_pool', consumed.jobs);
+          await reserveOidsBelow(tx, 'backupjob_pool', consumed.jobs);
           if (consumed.schedActions > 0) await reserveOidsBelow(tx, 'schedaction_pool', consumed.schedActions);
         });
       }

@@ -11,6 +11,7 @@ import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
 import { parseTemplateOr } from './parseTemplate.js';
 import type { RpcValue } from '../rpc/values.js';
+import { isUniqueViolation } from '../store/database.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
 import { setClusterMember } from '../store/clusters.js';
 import { datastoreIdByName, datastoreTable, datastoreUsage, usageOf } from '../store/datastores.js';
@@ -65,7 +66,7 @@ const allocate: ApiMethod = {
         return ds.id;
       });
     } catch (err) {
-      const other = (err as { code?: string }).code === '23505' ? await datastoreIdByName(req.app.db, name) : undefined;
+      const other = isUniqueViolation(err) ? await datastoreIdByName(req.app.db, name) : undefined;
       if (other !== undefined) throw taken(other);
       throw err;
     }

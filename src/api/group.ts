@@ -8,6 +8,7 @@ import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
 import { Template } from '../domain/template.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
+import { isUniqueViolation } from '../store/database.js';
 import { addDefaultVdcRulesSql } from '../store/vdc.js';
 import { deleteGroup, getGroup, getGroupByName, insertGroup, listGroups, saveGroup } from '../store/groups.js';
 import { nextOid, reserveOidsBelow } from '../store/poolControl.js';
@@ -50,7 +51,7 @@ const allocate: ApiMethod = {
       await addDefaultVdcRulesSql(tx, id);
       return id;
     }).catch(async (err: unknown) => {
-      const winner = (err as { code?: string }).code === '23505' ? await getGroupByName(db, name) : undefined;
+      const winner = isUniqueViolation(err) ? await getGroupByName(db, name) : undefined;
       if (winner) throw internalError(`NAME is already taken by GROUP ${winner.id}.`);
       throw err;
     });

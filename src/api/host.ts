@@ -9,7 +9,7 @@ import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
 import { clusterReservedCapacity, setClusterMember } from '../store/clusters.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import {
   deleteHostMonitoring, hostIdByName, hostMonitoringRecords, hostTable, lastHostMonitoring, saveHostMonitoring,
 } from '../store/hosts.js';
@@ -72,7 +72,7 @@ const allocate: ApiMethod = {
         return host.id;
       });
     } catch (err) {
-      const other = (err as { code?: string }).code === '23505' ? await hostIdByName(req.app.db, name) : undefined;
+      const other = isUniqueViolation(err) ? await hostIdByName(req.app.db, name) : undefined;
       if (other !== undefined) throw taken(other);
       throw err;
     }

@@ -16,7 +16,7 @@ import { parseTemplateOr } from './parseTemplate.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { checkDatastoreCapacity, datastoreTable } from '../store/datastores.js';
 import { getGroup } from '../store/groups.js';
 import { allocateImageRow, backupVmState, forgetBackupImage, imageTable } from '../store/images.js';
@@ -138,7 +138,7 @@ const allocate: ApiMethod = {
         return id;
       });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') await taken(db);
+      if (isUniqueViolation(err)) await taken(db);
       throw err;
     }
   },

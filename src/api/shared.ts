@@ -6,7 +6,7 @@ import { OBJECT_NAME, type ObjectType } from '../domain/objectTypes.js';
 import { PERMISSION_KEYS, type Permissions } from '../domain/permissions.js';
 import { objectAuth, type PoolObject } from '../domain/poolObject.js';
 import { nowSeconds } from '../clock.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { getGroup } from '../store/groups.js';
 import type { PoolTable } from '../store/poolTable.js';
 import { getUser } from '../store/users.js';
@@ -81,7 +81,7 @@ export async function renameObject<T extends PoolObject>(req: Request, kind: Poo
       await kind.table.save(tx, current);
       await kind.afterSave?.(tx, current);
     }).catch(async (err: unknown) => {
-      const other = (err as { code?: string }).code === '23505'
+      const other = isUniqueViolation(err)
         ? await nameHolder(kind, req.app.db, newName, object.uid) : undefined;
       if (other !== undefined) throw collision(other);
       throw err;
@@ -150,7 +150,7 @@ export async function chownObject<T extends PoolObject>(req: Request, kind: Pool
     await kind.table.save(tx, current);
     await kind.afterSave?.(tx, current);
   }).catch(async (err: unknown) => {
-    if ((err as { code?: string }).code === '23505') await nameTaken(db, object.name);
+    if (isUniqueViolation(err)) await nameTaken(db, object.name);
     throw err;
   });
   return id;

@@ -18,7 +18,7 @@ import {
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { datastoreTable } from '../store/datastores.js';
 import { imageByNameAndOwner, imageTable } from '../store/images.js';
 import { nextOid } from '../store/poolControl.js';
@@ -93,7 +93,7 @@ const allocate: ApiMethod = {
         return vmTemplate.id;
       });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') await taken(req.app.db);
+      if (isUniqueViolation(err)) await taken(req.app.db);
       throw err;
     }
   },

@@ -11,7 +11,7 @@ import { nowSeconds } from '../clock.js';
 import { FAULT, RpcFault } from '../rpc/faults.js';
 import type { RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
-import type { Queryable } from '../store/database.js';
+import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { getGroup, lockGroups, saveGroup } from '../store/groups.js';
 import { nextOid } from '../store/poolControl.js';
 import { deleteUser, getUser, getUserByName, insertUser, listUsers, saveUser } from '../store/users.js';
@@ -123,7 +123,7 @@ const allocate: ApiMethod = {
       return id;
     }).catch(async (err: unknown) => {
       // Two concurrent allocations of one name: the unique index makes the loser oned's duplicate-name reply.
-      const winner = (err as { code?: string }).code === '23505' ? await getUserByName(db, name) : undefined;
+      const winner = isUniqueViolation(err) ? await getUserByName(db, name) : undefined;
       if (winner) throw internalError(`NAME is already taken by USER ${winner.id}.`);
       throw err;
     });

@@ -97,3 +97,8 @@ export function abortedTransactionError(): Error & { code: string } {
   return Object.assign(new Error('transaction was rolled back instead of committed: a statement in it failed'),
     { code: '25P02' });
 }
+
+/** True when a statement failed on a unique index (SQLSTATE 23505): two writers raced for one name. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '23505';
+}
