@@ -67,6 +67,13 @@ function vmCloud(backend: ReturnType<typeof backends>[number]) {
       assert.equal(reply[0], true, String(reply[1]));
       return reply[1] as number;
     },
+    /** A VM on hold, then deployed by oneadmin on host 0: RUNNING with one history record. */
+    async running(template = 'CPU=0.5\nMEMORY=256'): Promise<number> {
+      const id = await ctx.allocate(template, true);
+      assert.deepEqual(await ctx.cloud.call('one.vm.deploy', id, 0), ok(id));
+      return id;
+    },
+    act: (action: string, id: number) => ctx.cloud.call('one.vm.action', action, id),
     async state(id: number): Promise<[number, number]> {
       const xml = await ctx.info(id);
       return [Number(between(xml, 'STATE')), Number(between(xml, 'LCM_STATE'))];
@@ -374,13 +381,7 @@ for (const backend of backends()) {
   describe(`one.vm.deploy, placement and one.vm.action (${backend.name})`, () => {
     const t = vmCloud(backend);
     let alice: { id: number; session: string };
-    /** A VM on hold, then deployed by oneadmin on h1: RUNNING with one history record. */
-    const running = async (template = 'CPU=0.5\nMEMORY=256') => {
-      const id = await t.allocate(template, true);
-      assert.deepEqual(await t.cloud.call('one.vm.deploy', id, 0), ok(id));
-      return id;
-    };
-    const act = (action: string, id: number) => t.cloud.call('one.vm.action', action, id);
+    const { running, act } = t;
     before(async () => {
       t.cloud = await startTestCloud(backend);
       alice = await t.cloud.user('alice');
@@ -599,12 +600,7 @@ for (const backend of backends()) {
   describe(`one.vm.update, updateconf, recover, scheduled actions and locks (${backend.name})`, () => {
     const t = vmCloud(backend);
     let alice: { id: number; session: string };
-    const running = async (template = 'CPU=0.5\nMEMORY=256') => {
-      const id = await t.allocate(template, true);
-      assert.deepEqual(await t.cloud.call('one.vm.deploy', id, 0), ok(id));
-      return id;
-    };
-    const act = (action: string, id: number) => t.cloud.call('one.vm.action', action, id);
+    const { running, act } = t;
     before(async () => {
       t.cloud = await startTestCloud(backend);
       alice = await t.cloud.user('alice');
