@@ -105,7 +105,8 @@ const scaled = (n: number) => Math.max(1, Math.round(n * SCALE));
 async function scenarios(backend: string, open: () => Promise<Database>): Promise<SchedulerFigure[]> {
   const out: SchedulerFigure[] = [];
   const step = (label: string) => { if (process.env.BENCH_TRACE) process.stderr.write(`${new Date().toISOString()} ${label}\n`); };
-  {
+  const only = process.env.BENCH_ONLY;
+  if (!only || only === 'tick') {
     const db = await open();
     try {
       const c = await cloud(db, { MAX_BACKUPS: 5, MAX_BACKUPS_HOST: 2 });
@@ -127,11 +128,10 @@ async function scenarios(backend: string, open: () => Promise<Database>): Promis
       await db.close();
     }
   }
-  {
+  if (!only || only === 'week') {
     const db = await open();
     try {
       const c = await cloud(db, { MAX_BACKUPS: 5, MAX_BACKUPS_HOST: 2 });
-      if (process.env.BENCH_SKIP_WEEK) return out;
       step('week populate');
       await populate(c, 10, scaled(1000), scaled(50), scaled(50), 60);
       step('week');
