@@ -147,7 +147,9 @@ async function scenarios(backend: string, open: () => Promise<Database>): Promis
 export async function schedulerBenchmarks(): Promise<SchedulerFigure[]> {
   const figures: SchedulerFigure[] = [];
   const dirs: string[] = [];
-  try {
+  // BENCH_BACKENDS=postgres (or pglite) runs one backend only.
+  const backends = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
+  if (backends.includes('pglite')) try {
     figures.push(...await scenarios('pglite', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'oned-emu-bench-sched-'));
       dirs.push(dir);
@@ -157,7 +159,7 @@ export async function schedulerBenchmarks(): Promise<SchedulerFigure[]> {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   const url = process.env.BENCH_DATABASE_URL;
-  if (url) {
+  if (url && backends.includes('postgres')) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     let n = 0;

@@ -2,12 +2,14 @@ import { Op, type AuthItem } from '../domain/authorization.js';
 import { actionError, internalError, noExists } from '../domain/errors.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { DatastoreType } from '../domain/image.js';
-import { closeCopyHistory } from '../domain/vmLifecycle.js';
+import type { Datastore } from '../domain/datastore.js';
+import type { Vm } from '../domain/vm.js';
+import { closeCopyHistory, type Actor } from '../domain/vmLifecycle.js';
 import { Lcm, stateName, VmAction, VmState } from '../domain/vmState.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
-import { backedUpDisks, backupDuration, cancelBackupRun, completeBackupRun, getBackupRun, insertBackupRun } from '../scheduler/backupDriver.js';
-import { checkDatastoreCapacity, datastoreTable } from '../store/datastores.js';
+import { backedUpDisks, backupDuration, cancelBackupRun, completeBackupRuns, getBackupRun, insertBackupRun, type BackupRun } from '../scheduler/backupDriver.js';
+import { checkCapacityOf, datastoreTable, imagesMbOf } from '../store/datastores.js';
 import { imageTable } from '../store/images.js';
 import { vmTable } from '../store/vms.js';
 import type { Queryable } from '../store/database.js';
@@ -22,6 +24,64 @@ const int = (v: RpcValue) => v as number;
  *  for a backup job (its id) or a VM scheduled action (job id -1). */
 export type BackupRequester = { req: Request } | { jobId: number };
 
+/** Where and how much a backup will write, decided before the VM is locked. */
+export interface BackupPlan { dsId: number; ds: Datastore; sizeMb: number }
+
+/** Datastores and their usage read once per caller: a scheduler tick plans many backups to the same one, and
+ *  starting a backup changes no datastore's usage. */
+export interface DatastoreCache { datastores: Map<number, Datastore | undefined>; imagesMb: Map<number, number> }
+
+export const newDatastoreCache = (): DatastoreCache => ({ datastores: new Map(), imagesMb: new Map() });
+
+/**
+ * The checks oned makes before it locks the VM (VirtualMachineAPI::backup), in its order: FILESYSTEM disks, the
+ * datastore (the increment chain's, when an increment follows), its type and free space. Throws the OneError.
+ */
+export async function planVmBackup(q: Queryable, vm: Vm, dsIdParam: number, reset: boolean, cache = newDatastoreCache()): Promise<BackupPlan> {
+  const cfg = vm.backups.config;
+  if (vm.template.getVectors('DISK').some((d) => (d.get('TYPE') ?? '').toUpperCase() === 'FILESYSTEM')) {
+    throw actionError('Cannot backup VM with FILESYSTEM disks');
+  }
+  let dsId = dsIdParam;
+  if (cfg.MODE === 'INCREMENT' && !reset && Number(cfg.LAST_INCREMENT_ID ?? -1) !== -1) {
+    const chain = Number(cfg.INCREMENTAL_BACKUP_ID ?? -1);
+    const image = await imageTable.get(q, chain);
+    if (!image) throw noExists('IMAGE', chain);
+    dsId = image.datastoreId;
+  }
+  if (dsId >= 0 && !cache.datastores.has(dsId)) cache.datastores.set(dsId, await datastoreTable.get(q, dsId));
+  const ds = dsId >= 0 ? cache.datastores.get(dsId) : undefined;
+  if (!ds) throw noExists('DATASTORE', dsId);
+  if (ds.type !== DatastoreType.BACKUP_DS) throw actionError('Datastore needs to be of type BACKUP');
+  const sizeMb = backedUpDisks(vm).reduce((s, d) => s + d.size, 0);
+  if (!cache.imagesMb.has(dsId)) cache.imagesMb.set(dsId, await imagesMbOf(q, dsId));
+  checkCapacityOf(ds, cache.imagesMb.get(dsId)!, sizeMb, 'backup');
+  return { dsId, ds, sizeMb };
+}
+
+/**
+ * DispatchManager::backup on the locked VM: the checks made under the lock, then the VM enters BACKUP /
+ * BACKUP_POWEROFF. Returns the emulated transfer to record; throws the OneError.
+ */
+export function enterBackup(app: App, vm: Vm, plan: BackupPlan, bjId: number, reset: boolean, actor: Actor, now: number): BackupRun {
+  const c = vm.backups.config;
+  if ((c.ACTIVE_FLATTEN ?? '').toUpperCase() === 'YES') {
+    throw internalError(`Could not create a new backup for VM ${vm.id}, consolidating backup increments`);
+  }
+  const running = vm.state === VmState.ACTIVE && vm.lcmState === Lcm.RUNNING;
+  if (!running && vm.state !== VmState.POWEROFF) {
+    throw internalError(`Could not create a new backup for VM ${vm.id}, wrong state ${stateName(vm.state, vm.lcmState)}.`);
+  }
+  c.LAST_DATASTORE_ID = String(plan.dsId);
+  if (reset) { c.LAST_INCREMENT_ID = '-1'; c.INCREMENTAL_BACKUP_ID = '-1'; }
+  closeCopyHistory(vm, VmAction.BACKUP, actor, now);
+  vm.state = VmState.ACTIVE;
+  vm.lcmState = running ? Lcm.BACKUP : Lcm.BACKUP_POWEROFF;
+  const failReason = vm.userTemplate.get('EMU_BACKUP_FAIL') ?? vm.template.get('EMU_BACKUP_FAIL') ?? null;
+  return { vmId: vm.id, dsId: plan.dsId, bjId, reset, sizeMb: plan.sizeMb, startedAt: now,
+    endsAt: now + backupDuration(vm, plan.sizeMb, app.config.EMU_BACKUP_MBPS), failReason };
+}
+
 /**
  * VirtualMachineAPI::backup + DispatchManager::backup (scheduler.md §4.3), checks in oned's order; on success the
  * VM is in BACKUP / BACKUP_POWEROFF and an emulated transfer runs until its due time.
@@ -33,53 +93,23 @@ export async function startVmBackup(app: App, who: BackupRequester, vmId: number
   const bjId = 'jobId' in who ? who.jobId : -1;
   const vm = await vmTable.get(db, vmId);
   if (!vm) throw noExists('VM', vmId);
-  const cfg = vm.backups.config;
-  if (bjId === -1 && cfg.BACKUP_JOB_ID !== undefined) {
+  if (bjId === -1 && vm.backups.config.BACKUP_JOB_ID !== undefined) {
     // oned 7.4 prints the call's job id here (-1), not the VM's.
     throw internalError('Unable to start an individual backup for the Virtual Machine, it is part of Backup Job ID -1');
   }
-  if (vm.template.getVectors('DISK').some((d) => (d.get('TYPE') ?? '').toUpperCase() === 'FILESYSTEM')) {
-    throw actionError('Cannot backup VM with FILESYSTEM disks');
-  }
-  let dsId = dsIdParam;
-  if (cfg.MODE === 'INCREMENT' && !reset && Number(cfg.LAST_INCREMENT_ID ?? -1) !== -1) {
-    const chain = Number(cfg.INCREMENTAL_BACKUP_ID ?? -1);
-    const image = await imageTable.get(db, chain);
-    if (!image) throw noExists('IMAGE', chain);
-    dsId = image.datastoreId;
-  }
-  const ds = dsId >= 0 ? await datastoreTable.get(db, dsId) : undefined;
-  if (!ds) throw noExists('DATASTORE', dsId);
-  if (ds.type !== DatastoreType.BACKUP_DS) throw actionError('Datastore needs to be of type BACKUP');
-  const sizeMb = backedUpDisks(vm).reduce((s, d) => s + d.size, 0);
-  await checkDatastoreCapacity(db, dsId, sizeMb, 'backup');
+  const plan = await planVmBackup(db, vm, dsIdParam, reset);
   if ('req' in who) {
     const items: AuthItem[] = [
       { op: Op.ADMIN, object: objectAuth('VM', vm) },
-      { op: Op.USE, object: objectAuth('DATASTORE', ds) },
+      { op: Op.USE, object: objectAuth('DATASTORE', plan.ds) },
     ];
     await requireAuthorization(who.req, items);
   }
   const now = nowSeconds(app.clock);
+  const actor = 'req' in who ? { uid: who.req.caller.uid, gid: who.req.caller.gid, reqId: who.req.reqId } : { uid: 0, gid: 0, reqId: -1 };
   await db.transaction(async (tx) => {
     const current = await lockedObject(tx, vmKind, vmId);
-    const c = current.backups.config;
-    if ((c.ACTIVE_FLATTEN ?? '').toUpperCase() === 'YES') {
-      throw internalError(`Could not create a new backup for VM ${vmId}, consolidating backup increments`);
-    }
-    const running = current.state === VmState.ACTIVE && current.lcmState === Lcm.RUNNING;
-    if (!running && current.state !== VmState.POWEROFF) {
-      throw internalError(`Could not create a new backup for VM ${vmId}, wrong state ${stateName(current.state, current.lcmState)}.`);
-    }
-    c.LAST_DATASTORE_ID = String(dsId);
-    if (reset) { c.LAST_INCREMENT_ID = '-1'; c.INCREMENTAL_BACKUP_ID = '-1'; }
-    const actor = 'req' in who ? { uid: who.req.caller.uid, gid: who.req.caller.gid, reqId: who.req.reqId } : { uid: 0, gid: 0, reqId: -1 };
-    closeCopyHistory(current, VmAction.BACKUP, actor, now);
-    current.state = VmState.ACTIVE;
-    current.lcmState = running ? Lcm.BACKUP : Lcm.BACKUP_POWEROFF;
-    const failReason = current.userTemplate.get('EMU_BACKUP_FAIL') ?? current.template.get('EMU_BACKUP_FAIL') ?? null;
-    await insertBackupRun(tx, { vmId, dsId, bjId, reset, sizeMb, startedAt: now,
-      endsAt: now + backupDuration(current, sizeMb, app.config.EMU_BACKUP_MBPS), failReason });
+    await insertBackupRun(tx, enterBackup(app, current, plan, bjId, reset, actor, now));
     await vmTable.save(tx, current);
     await afterStart?.(tx);
   });
@@ -102,7 +132,7 @@ export async function cancelVmBackup(app: App, vmId: number): Promise<boolean> {
     const now = nowSeconds(app.clock);
     await cancelBackupRun(tx, vmId, now);
     const run = await getBackupRun(tx, vmId, true);
-    if (run) await completeBackupRun(tx, app, run, now);
+    if (run) await completeBackupRuns(tx, app, [{ run, at: now }]);
     return true;
   });
 }

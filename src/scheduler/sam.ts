@@ -1,9 +1,11 @@
 import type { App } from '../api/app.js';
 import { currentHistory } from '../domain/vm.js';
-import { startVmBackup } from '../api/vmBackup.js';
+import { enterBackup, planVmBackup, startVmBackup, newDatastoreCache, type BackupPlan, type DatastoreCache } from '../api/vmBackup.js';
 import { releaseVmFromHost } from '../api/vmPlacement.js';
 import { executionOf, executeBackupJob, normaliseBackupVms, type BackupJob } from '../domain/backupJob.js';
-import { failureMessage, OneError } from '../domain/errors.js';
+import { failureMessage, noExists, OneError } from '../domain/errors.js';
+import type { Vm } from '../domain/vm.js';
+import { insertBackupRuns, type BackupRun } from './backupDriver.js';
 import { advanceSchedAction } from '../domain/schedTime.js';
 import type { SchedAction } from '../domain/schedAction.js';
 import { applyBackupConfig } from '../domain/vmBackups.js';
@@ -12,7 +14,7 @@ import { VmState } from '../domain/vmState.js';
 import { ctime } from '../logger.js';
 import { backupJobTable } from '../store/backupJobs.js';
 import type { Queryable } from '../store/database.js';
-import { dueSchedActions, getSchedAction, saveSchedAction } from '../store/schedActions.js';
+import { dueSchedActions, getSchedAction, getSchedActions, saveSchedAction, saveSchedActions } from '../store/schedActions.js';
 import { activeBackupsByHost, topPriorityJobIds } from '../store/schedulerQueries.js';
 import { vmTable } from '../store/vms.js';
 
@@ -29,13 +31,18 @@ function failureText(action: string, err: unknown): string {
   throw err;
 }
 
-async function finishAction(tx: Queryable, sa: SchedAction, now: number, error: string | null, opts: SamOptions): Promise<void> {
+/** MESSAGE and the next TIME of an action that ran (or failed) at `now`. */
+function finishActionInMemory(sa: SchedAction, now: number, error: string | null, opts: SamOptions): void {
   if (error === null) {
     sa.message = '';
     advanceSchedAction(sa, now, opts);
   } else {
     sa.message = `${stamp(now)} : ${error}`;
   }
+}
+
+async function finishAction(tx: Queryable, sa: SchedAction, now: number, error: string | null, opts: SamOptions): Promise<void> {
+  finishActionInMemory(sa, now, error, opts);
   await saveSchedAction(tx, sa);
 }
 
@@ -123,20 +130,32 @@ async function runVmBackups(app: App, queue: Array<{ saId: number; vmId: number 
   }
 }
 
+/** Due schedules executed per transaction: a burst of due jobs commits in a few statements, not one per job. */
+const EXECUTE_CHUNK = 200;
+
 /** scheduled_backup_jobs: one due schedule per job per tick runs BackupJob::execute (scheduler.md §1.8). */
 async function runJobSchedules(app: App, due: SchedAction[], now: number, opts: SamOptions): Promise<void> {
-  const processed = new Set<number>();
-  for (const candidate of due) {
-    if (processed.has(candidate.parentId)) continue;
-    processed.add(candidate.parentId);
+  const seenJobs = new Set<number>();
+  const first = due.filter((sa) => !seenJobs.has(sa.parentId) && seenJobs.add(sa.parentId));
+  for (let i = 0; i < first.length; i += EXECUTE_CHUNK) {
+    const chunk = first.slice(i, i + EXECUTE_CHUNK);
     await app.db.transaction(async (tx) => {
-      const sa = await getSchedAction(tx, candidate.id, true);
-      const job = await backupJobTable.get(tx, candidate.parentId, true);
-      if (!sa || !job) return;
-      const error = executeBackupJob(job, now);
-      app.log.info('SCH', `Executing action 'backup' for Backup Job ${job.id} : ${error ?? 'Success'}.`);
-      await finishAction(tx, sa, now, error, opts);
-      await backupJobTable.save(tx, job);
+      const actions = await getSchedActions(tx, chunk.map((sa) => sa.id), true);
+      const jobs = await backupJobTable.getMany(tx, chunk.map((sa) => sa.parentId), true);
+      const executed: BackupJob[] = [];
+      const finished: SchedAction[] = [];
+      for (const candidate of chunk) {
+        const sa = actions.find((a) => a.id === candidate.id);
+        const job = jobs.get(candidate.parentId);
+        if (!sa || !job) continue;
+        const error = executeBackupJob(job, now);
+        app.log.info('SCH', `Executing action 'backup' for Backup Job ${job.id} : ${error ?? 'Success'}.`);
+        finishActionInMemory(sa, now, error, opts);
+        finished.push(sa);
+        executed.push(job);
+      }
+      await saveSchedActions(tx, finished);
+      await backupJobTable.saveMany(tx, executed);
     });
   }
 }
@@ -151,88 +170,156 @@ function jobBackupConfig(job: BackupJob): Map<string, string> {
   return cfg;
 }
 
-/** One VM of a job: checks §1.9 steps 3-9. Returns 'break' when a limit stops the job for this tick. */
-async function launchJobVm(app: App, jobId: number, vmId: number, slots: Slots, now: number): Promise<'break' | 'next'> {
+/**
+ * What the tick decided for one VM of a job from unlocked reads (§1.9 steps 3-9); applied in order under locks when
+ * the tick's launches commit. `backupError` and `launch` first give the VM the job's configuration.
+ */
+type JobStep = { jobId: number; vmId: number } & (
+  | { kind: 'remove' }
+  | { kind: 'configError'; text: string }
+  | { kind: 'backupError'; text: string }
+  | { kind: 'launch'; plan: BackupPlan; hid: number });
+
+interface JobSettings { config: Map<string, string>; ds: number; reset: boolean }
+
+function jobSettings(job: BackupJob): JobSettings {
+  const dsText = job.template.get('DATASTORE_ID');
+  return {
+    config: jobBackupConfig(job),
+    ds: dsText !== undefined && /^\s*-?\d+\s*$/.test(dsText) ? Number(dsText) : -1,
+    reset: (job.template.get('RESET') ?? '').toUpperCase() === 'YES',
+  };
+}
+
+/** One VM of a job, decided on unlocked reads. 'break' when the host's limit stops the job for this tick. */
+async function planJobVm(app: App, job: BackupJob, settings: JobSettings, vmId: number, slots: Slots,
+  datastores: DatastoreCache, prefetched: Map<number, Vm>): Promise<JobStep | 'break' | 'skip'> {
   const { MAX_BACKUPS_HOST } = app.config;
-  const removeVm = async () => app.db.transaction(async (tx) => {
-    const job = await backupJobTable.get(tx, jobId, true);
-    if (!job) return;
-    job.outdatedVms = job.outdatedVms.filter((v) => v !== vmId);
-    const listed = normaliseBackupVms(job.template.get('BACKUP_VMS') ?? '').filter((v) => v !== vmId);
-    job.template.replace('BACKUP_VMS', listed.join(','));
-    await backupJobTable.save(tx, job);
-  });
-  const vm = await vmTable.get(app.db, vmId);
-  if (!vm || vm.state === VmState.DONE) { await removeVm(); return 'next'; }
-  if (vm.history.length === 0) return 'next';
+  const vm = prefetched.get(vmId) ?? await vmTable.get(app.db, vmId);
+  if (!vm || vm.state === VmState.DONE) return { jobId: job.id, vmId, kind: 'remove' };
+  if (vm.history.length === 0) return 'skip';
   const hid = currentHistory(vm)!.hid;
   if (MAX_BACKUPS_HOST !== 0 && (slots.perHost.get(hid) ?? 0) >= MAX_BACKUPS_HOST) {
     app.log.debug('SCH', `Reached max number of active backups for host ${hid} (${MAX_BACKUPS_HOST})`);
     return 'break';
   }
-  const recordError = async (text: string) => app.db.transaction(async (tx) => {
-    const job = await backupJobTable.get(tx, jobId, true);
-    if (!job) return;
-    job.outdatedVms = job.outdatedVms.filter((v) => v !== vmId);
-    job.errorVms = [...job.errorVms, vmId];
-    job.template.replace('ERROR', `${stamp(now)} : ${text}`);
-    await backupJobTable.save(tx, job);
-  });
   // The job's configuration overwrites the VM's for good, even when the backup then fails (§4.7).
-  const job = await backupJobTable.get(app.db, jobId);
-  if (!job) return 'break';
-  const configError = await app.db.transaction(async (tx) => {
-    const current = await vmTable.get(tx, vmId, true);
-    if (!current) return null;
-    const error = applyBackupConfig(current, jobBackupConfig(job), true);
-    if (!error) await vmTable.save(tx, current);
-    return error;
-  });
-  if (configError) { await recordError(configError); return 'next'; }
-  const dsText = job.template.get('DATASTORE_ID');
-  const ds = dsText !== undefined && /^\s*-?\d+\s*$/.test(dsText) ? Number(dsText) : -1;
-  const reset = (job.template.get('RESET') ?? '').toUpperCase() === 'YES';
+  const configError = applyBackupConfig(vm, settings.config, true);
+  if (configError) return { jobId: job.id, vmId, kind: 'configError', text: configError };
   try {
-    // OUTDATED → BACKING_UP commits with the VM entering BACKUP.
-    await startVmBackup(app, { jobId }, vmId, ds, reset, async (tx) => {
-      const current = await backupJobTable.get(tx, jobId, true);
-      if (!current) return;
-      current.outdatedVms = current.outdatedVms.filter((v) => v !== vmId);
-      current.backingUpVms = [...current.backingUpVms, vmId];
-      await backupJobTable.save(tx, current);
-    });
+    const plan = await planVmBackup(app.db, vm, settings.ds, settings.reset, datastores);
+    return { jobId: job.id, vmId, kind: 'launch', plan, hid };
   } catch (err) {
-    await recordError(failureText('backup', err));
-    return 'next';
+    return { jobId: job.id, vmId, kind: 'backupError', text: failureText('backup', err) };
   }
-  app.log.info('SCH', `Backup Job ${jobId} executing backup for VM ${vmId}`);
-  slots.active++;
-  slots.perHost.set(hid, (slots.perHost.get(hid) ?? 0) + 1);
-  return 'next';
 }
+
+/**
+ * The tick's decisions in one transaction: VMs then jobs locked, each step applied in order on the fresh rows (a
+ * VM that changed meanwhile fails its launch with oned's text), OUTDATED → BACKING_UP committed with the VM entering
+ * BACKUP. Returns the launches that happened.
+ */
+async function commitJobSteps(app: App, steps: JobStep[], settings: Map<number, JobSettings>, now: number): Promise<JobStep[]> {
+  if (steps.length === 0) return [];
+  return app.db.transaction(async (tx) => {
+    const vms = await vmTable.getMany(tx, steps.filter((st) => st.kind === 'launch' || st.kind === 'backupError').map((st) => st.vmId), true);
+    const jobs = await backupJobTable.getMany(tx, [...new Set(steps.map((st) => st.jobId))], true);
+    const changedVms = new Set<Vm>();
+    const runs: BackupRun[] = [];
+    const launched: JobStep[] = [];
+    for (const step of steps) {
+      const job = jobs.get(step.jobId);
+      if (!job) continue;
+      const recordError = (text: string) => {
+        job.outdatedVms = job.outdatedVms.filter((v) => v !== step.vmId);
+        job.errorVms = [...job.errorVms, step.vmId];
+        job.template.replace('ERROR', `${stamp(now)} : ${text}`);
+      };
+      if (step.kind === 'remove') {
+        job.outdatedVms = job.outdatedVms.filter((v) => v !== step.vmId);
+        const listed = normaliseBackupVms(job.template.get('BACKUP_VMS') ?? '').filter((v) => v !== step.vmId);
+        job.template.replace('BACKUP_VMS', listed.join(','));
+        continue;
+      }
+      if (step.kind === 'configError') { recordError(step.text); continue; }
+      const vm = vms.get(step.vmId);
+      if (!vm) { recordError(failureText('backup', noExists('VM', step.vmId))); continue; }
+      const configError = applyBackupConfig(vm, settings.get(step.jobId)!.config, true);
+      if (configError) { recordError(configError); continue; }
+      changedVms.add(vm);
+      if (step.kind === 'backupError') { recordError(step.text); continue; }
+      try {
+        runs.push(enterBackup(app, vm, step.plan, step.jobId, settings.get(step.jobId)!.reset, SCHEDULER_ACTOR, now));
+      } catch (err) {
+        recordError(failureText('backup', err));
+        continue;
+      }
+      job.outdatedVms = job.outdatedVms.filter((v) => v !== step.vmId);
+      job.backingUpVms = [...job.backingUpVms, step.vmId];
+      launched.push(step);
+    }
+    await insertBackupRuns(tx, runs);
+    await vmTable.saveMany(tx, [...changedVms]);
+    await backupJobTable.saveMany(tx, [...jobs.values()]);
+    return launched;
+  });
+}
+
+const SCHEDULER_ACTOR = { uid: 0, gid: 0, reqId: -1 };
+
+/** Jobs read per query while walking the top-priority list (most ticks stop at the first few: the slots fill). */
+const JOB_CHUNK = 32;
+
+/** VMs of a job read ahead in one query. */
+const PREFETCH_LIMIT = 64;
 
 /** backup_jobs: the OUTDATED VMs of the top-priority jobs, in BACKUP_VMS order (scheduler.md §1.9). */
 async function runBackupJobs(app: App, slots: Slots, now: number): Promise<void> {
   const { MAX_BACKUPS } = app.config;
+  const full = () => MAX_BACKUPS !== 0 && slots.active >= MAX_BACKUPS;
   // With every slot taken each job's loop would stop at its first VM: nothing to do this tick.
-  if (MAX_BACKUPS !== 0 && slots.active >= MAX_BACKUPS) {
+  if (full()) {
     app.log.debug('SCH', `Reached max number of active backups (${MAX_BACKUPS})`);
     return;
   }
-  for (const jobId of await topPriorityJobIds(app.db)) {
-    const job = await backupJobTable.get(app.db, jobId);
-    if (!job) continue;
-    const sequential = executionOf(job.template.get('EXECUTION')) === 'SEQUENTIAL';
-    for (const vmId of normaliseBackupVms(job.template.get('BACKUP_VMS') ?? '')) {
-      const current = await backupJobTable.get(app.db, jobId);
-      if (!current || !current.outdatedVms.includes(vmId)) continue;
-      if (sequential && current.backingUpVms.length >= 1) break;
-      if (MAX_BACKUPS !== 0 && slots.active >= MAX_BACKUPS) {
-        app.log.debug('SCH', `Reached max number of active backups (${MAX_BACKUPS})`);
-        break;
+  const steps: JobStep[] = [];
+  const settings = new Map<number, JobSettings>();
+  const datastores = newDatastoreCache();
+  const ids = await topPriorityJobIds(app.db);
+  for (let i = 0; i < ids.length && !full(); i += JOB_CHUNK) {
+    const jobs = await backupJobTable.getMany(app.db, ids.slice(i, i + JOB_CHUNK));
+    for (const id of ids.slice(i, i + JOB_CHUNK)) {
+      const job = jobs.get(id);
+      if (!job) continue;
+      settings.set(id, jobSettings(job));
+      const sequential = executionOf(job.template.get('EXECUTION')) === 'SEQUENTIAL';
+      const outdated = new Set(job.outdatedVms);
+      let backingUp = job.backingUpVms.length;
+      const listed = normaliseBackupVms(job.template.get('BACKUP_VMS') ?? '');
+      // The VMs this job will most likely look at, read in one query: as many as there are free slots.
+      const wanted = sequential ? 1 : MAX_BACKUPS === 0 ? PREFETCH_LIMIT : Math.min(PREFETCH_LIMIT, MAX_BACKUPS - slots.active);
+      const prefetched = await vmTable.getMany(app.db, listed.filter((v) => outdated.has(v)).slice(0, wanted));
+      for (const vmId of listed) {
+        if (!outdated.has(vmId)) continue;
+        if (sequential && backingUp >= 1) break;
+        if (full()) {
+          app.log.debug('SCH', `Reached max number of active backups (${MAX_BACKUPS})`);
+          break;
+        }
+        const step = await planJobVm(app, job, settings.get(id)!, vmId, slots, datastores, prefetched);
+        if (step === 'break') break;
+        if (step === 'skip') continue;
+        outdated.delete(vmId);
+        steps.push(step);
+        if (step.kind !== 'launch') continue;
+        backingUp++;
+        slots.active++;
+        slots.perHost.set(step.hid, (slots.perHost.get(step.hid) ?? 0) + 1);
       }
-      if (await launchJobVm(app, jobId, vmId, slots, now) === 'break') break;
     }
+  }
+  for (const step of await commitJobSteps(app, steps, settings, now)) {
+    app.log.info('SCH', `Backup Job ${step.jobId} executing backup for VM ${step.vmId}`);
   }
 }
 
@@ -240,7 +327,9 @@ async function runBackupJobs(app: App, slots: Slots, now: number): Promise<void>
 export async function samTick(app: App, now: number, opts: SamOptions): Promise<void> {
   const vmQueue: Array<{ saId: number; vmId: number }> = [];
   const seenVms = new Set<number>();
-  for (const sa of await dueSchedActions(app.db, 'VM', now)) {
+  // Both lists in one read: nothing the VM actions do changes which job schedules are due.
+  const due = await dueSchedActions(app.db, now);
+  for (const sa of due.VM) {
     if (seenVms.has(sa.parentId)) continue;
     seenVms.add(sa.parentId);
     if (sa.action === 'backup') vmQueue.push({ saId: sa.id, vmId: sa.parentId });
@@ -249,7 +338,7 @@ export async function samTick(app: App, now: number, opts: SamOptions): Promise<
   const slots: Slots = { active: 0, perHost: await activeBackupsByHost(app.db) };
   for (const n of slots.perHost.values()) slots.active += n;
   await runVmBackups(app, vmQueue, slots, now, opts);
-  await runJobSchedules(app, await dueSchedActions(app.db, 'BACKUPJOB', now), now, opts);
+  await runJobSchedules(app, due.BACKUPJOB, now, opts);
   await runBackupJobs(app, slots, now);
 }
 

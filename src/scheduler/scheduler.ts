@@ -1,6 +1,6 @@
 import type { App } from '../api/app.js';
 import { ManualClock, nowSeconds } from '../clock.js';
-import { completeDueBackups, nextBackupDue } from './backupDriver.js';
+import { completeDueBackups } from './backupDriver.js';
 import { schedulerOutlook } from '../store/schedulerQueries.js';
 import { placePendingVms } from './placement.js';
 import { samTick } from './sam.js';
@@ -57,28 +57,32 @@ export class Scheduler {
     const target = nowSeconds(clock) + seconds;
     const step = this.app.config.MANAGER_TIMER;
     for (;;) {
-      let nextTick = this.lastTick + step;
-      const nextBackup = await nextBackupDue(this.app.db);
-      // A tick finds work only when a VM is PENDING, a job has OUTDATED VMs or an action came due; the ticks before
-      // that would do nothing, so the simulation jumps to the first tick after the next action's TIME.
       const outlook = await schedulerOutlook(this.app.db, this.app.config.MAX_BACKUPS);
+      const nextBackup = outlook.nextBackupEnd ?? Infinity;
+      let nextTick = this.lastTick + step;
+      // A tick finds work only when a VM is PENDING, a job has OUTDATED VMs and a free slot, an action came due or a
+      // backup ended; the ticks before that would do nothing, so the simulation jumps to the first tick that can act:
+      // the one after the next action's TIME (actions are due strictly after it), or the one at or after the next
+      // backup's end (so a tick that coincides with it both completes it and launches the next).
       if (!outlook.busy) {
-        const wake = Math.min(outlook.nextActionTime ?? Infinity, nextBackup ?? Infinity);
-        if (wake > nextTick) {
-          const steps = wake === Infinity ? Infinity : Math.floor((wake - this.lastTick) / step) + 1;
-          nextTick = steps === Infinity ? Infinity : this.lastTick + steps * step;
-          if (nextTick > target) {
-            // Keep the tick grid: the last tick before the target is where the next one counts from.
-            this.lastTick += Math.floor((target - this.lastTick) / step) * step;
-            nextTick = Infinity;
-          }
-        }
+        const afterAction = outlook.nextActionTime === undefined ? Infinity
+          : this.lastTick + (Math.floor((outlook.nextActionTime - this.lastTick) / step) + 1) * step;
+        const atBackup = nextBackup === Infinity ? Infinity
+          : this.lastTick + Math.max(1, Math.ceil((nextBackup - this.lastTick) / step)) * step;
+        nextTick = Math.max(nextTick, Math.min(afterAction, atBackup));
       }
-      const next = Math.min(nextTick, nextBackup ?? Infinity);
-      if (next > target || next === Infinity) break;
-      clock.set(Math.max(clock.now(), next * 1000));
-      if (next === nextTick) await this.tick();
-      else await this.running.then(() => completeDueBackups(this.app, next));
+      if (Math.min(nextTick, nextBackup) > target) {
+        // Keep the tick grid: the last (idle) tick before the target is where the next one counts from.
+        this.lastTick += Math.floor((target - this.lastTick) / step) * step;
+        break;
+      }
+      if (nextBackup < nextTick) {
+        clock.set(Math.max(clock.now(), nextBackup * 1000));
+        await this.running.then(() => completeDueBackups(this.app, nextBackup));
+      } else {
+        clock.set(Math.max(clock.now(), nextTick * 1000));
+        await this.tick();
+      }
     }
     clock.set(Math.max(clock.now(), target * 1000));
     return nowSeconds(clock);

@@ -62,10 +62,17 @@ async function existingDatastore(q: Queryable, dsId: number): Promise<Datastore>
   return ds;
 }
 
+/** Megabytes of the datastore's images (datastore_usage, kept by a trigger on image_pool). */
+export async function imagesMbOf(q: Queryable, dsId: number): Promise<number> {
+  const { rows } = await q.query<{ mb: string | number }>(
+    `SELECT images_mb::bigint AS mb FROM datastore_usage WHERE ds_id = $1`, [dsId]);
+  return rows.length === 0 ? 0 : Number(rows[0].mb);
+}
+
 /** TOTAL_MB / FREE_MB / USED_MB of a datastore as its document shows them; NO_EXISTS (datastore) when it is missing. */
 export async function datastoreCapacity(q: Queryable, dsId: number): Promise<DatastoreCapacity> {
   const ds = await existingDatastore(q, dsId);
-  return datastoreCapacityOf(ds, (await usageOf(q, dsId)).imagesMb);
+  return datastoreCapacityOf(ds, await imagesMbOf(q, dsId));
 }
 
 /** Which caller asks, for oned's two texts: image allocate/clone/save-as, or a VM backup. */
@@ -80,9 +87,15 @@ const NO_SPACE: Record<CapacityUse, string> = {
  * oned's capacity check (Datastore::get_avail_mb): when DATASTORE_CAPACITY_CHECK applies and `sizeMb` exceeds the
  * available space, throws ACTION with the text oned uses for that caller. NO_EXISTS (datastore) when it is missing.
  */
-export async function checkDatastoreCapacity(q: Queryable, dsId: number, sizeMb: number, use: CapacityUse = 'image'): Promise<void> {
-  const ds = await existingDatastore(q, dsId);
-  const { availMb, check } = availableSpace(ds, datastoreCapacityOf(ds, (await usageOf(q, dsId)).imagesMb));
+export async function checkDatastoreCapacity(q: Queryable, dsId: number, sizeMb: number, use: CapacityUse = 'image',
+  known?: Datastore): Promise<void> {
+  const ds = known ?? await existingDatastore(q, dsId);
+  checkCapacityOf(ds, await imagesMbOf(q, dsId), sizeMb, use);
+}
+
+/** checkDatastoreCapacity with the datastore's image megabytes already known. */
+export function checkCapacityOf(ds: Datastore, imagesMb: number, sizeMb: number, use: CapacityUse): void {
+  const { availMb, check } = availableSpace(ds, datastoreCapacityOf(ds, imagesMb));
   if (check && sizeMb > availMb) throw actionError(NO_SPACE[use]);
 }
 

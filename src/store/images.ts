@@ -58,6 +58,14 @@ export async function allocateImageRow(tx: Queryable, image: Image): Promise<num
   return image.id;
 }
 
+/** Deletes these images; returns the datastores whose usage that changed. */
+export async function deleteImages(tx: Queryable, ids: readonly number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await tx.query<{ ds: number | null }>(
+    `DELETE FROM image_pool WHERE oid = ANY($1::int[]) RETURNING (body->>'datastoreId')::int AS ds`, [[...ids]]);
+  return [...new Set(rows.map((r) => r.ds).filter((d): d is number => d !== null))];
+}
+
 /** The image of that owner with that name (ImagePool::get_ro(name, uid)), for DISK = [IMAGE = …] references. */
 export async function imageByNameAndOwner(q: Queryable, name: string, uid: number): Promise<Image | undefined> {
   const id = await imageTable.idByNameAndOwner(q, name, uid);

@@ -16,8 +16,13 @@ export class PoolTable<T extends PoolObject> {
   ) {}
 
   private columns(o: T): Record<string, unknown> {
+    return { ...this.rowColumns(o), body: JSON.stringify(this.toBody(o)) };
+  }
+
+  /** The columns with the body as an object: rows for jsonb_populate_recordset. */
+  private rowColumns(o: T): Record<string, unknown> {
     return {
-      name: o.name, body: JSON.stringify(this.toBody(o)), uid: o.uid, gid: o.gid,
+      name: o.name, body: this.toBody(o), uid: o.uid, gid: o.gid,
       owner_u: o.permissions.ownerU, group_u: o.permissions.groupU, other_u: o.permissions.otherU,
       ...this.extraColumns(o),
     };
@@ -27,6 +32,15 @@ export class PoolTable<T extends PoolObject> {
     const { rows } = await q.query<PoolRow>(
       `SELECT oid, name, uid, gid, body FROM ${this.table} WHERE oid = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
     return rows[0] && this.fromRow(rows[0]);
+  }
+
+  /** The objects with these ids that exist, by id; locked when `forUpdate` (in id order, so lockers never deadlock). */
+  async getMany(q: Queryable, ids: readonly number[], forUpdate = false): Promise<Map<number, T>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await q.query<PoolRow>(
+      `SELECT oid, name, uid, gid, body FROM ${this.table} WHERE oid = ANY($1::int[]) ORDER BY oid${forUpdate ? ' FOR UPDATE' : ''}`,
+      [[...ids]]);
+    return new Map(rows.map((r) => [r.oid, this.fromRow(r)]));
   }
 
   async list(q: Queryable, where: string, order: 'ASC' | 'DESC', limit?: { offset: number; count: number }): Promise<T[]> {
@@ -47,6 +61,24 @@ export class PoolTable<T extends PoolObject> {
     const cols = this.columns(o);
     const sets = Object.keys(cols).map((name, i) => `${name} = $${i + 2}`);
     await q.query(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE oid = $1`, [o.id, ...Object.values(cols)]);
+  }
+
+  /** save() of several objects in one statement. */
+  async saveMany(q: Queryable, objects: readonly T[]): Promise<void> {
+    if (objects.length === 0) return;
+    const rows = objects.map((o) => ({ oid: o.id, ...this.rowColumns(o) }));
+    const sets = Object.keys(rows[0]).filter((c) => c !== 'oid').map((c) => `${c} = r.${c}`);
+    await q.query(`UPDATE ${this.table} t SET ${sets.join(', ')}
+      FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb) r WHERE t.oid = r.oid`, [JSON.stringify(rows)]);
+  }
+
+  /** insert() of several objects in one statement. */
+  async insertMany(q: Queryable, objects: readonly T[]): Promise<void> {
+    if (objects.length === 0) return;
+    const rows = objects.map((o) => ({ oid: o.id, ...this.rowColumns(o) }));
+    const names = Object.keys(rows[0]).join(', ');
+    await q.query(`INSERT INTO ${this.table} (${names})
+      SELECT ${names} FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb)`, [JSON.stringify(rows)]);
   }
 
   async delete(q: Queryable, id: number): Promise<void> {

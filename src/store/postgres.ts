@@ -103,6 +103,7 @@ class PostgresDatabase implements Database {
   readonly #statementTimeoutMs: number | undefined;
   readonly #scope = new TransactionScope();
   readonly #lockClients = new Set<pg.Client>();
+  readonly #idleTryLockClients: pg.Client[] = [];
   #closing: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined) {
@@ -175,26 +176,48 @@ class PostgresDatabase implements Database {
 
   async tryAdvisoryLock(key: number): Promise<{ release(): Promise<void> } | null> {
     checkAdvisoryKey(key);
-    const client = await this.#openLockClient();
+    // A tick tries this lock every MANAGER_TIMER: its session is kept for the next try instead of connecting anew
+    // (a new PostgreSQL backend costs milliseconds). It never has a statement_timeout, so it can be reused as is.
+    const reused = this.#idleTryLockClients.pop();
+    let client = reused ?? await this.#openLockClient();
     let acquired = false;
+    const tryLock = async () => (await client.query<{ acquired: boolean }>(
+      'SELECT pg_try_advisory_lock($1::bigint) AS acquired', [key])).rows[0]?.acquired === true;
     try {
-      const result = await client.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS acquired', [key]);
-      acquired = result.rows[0]?.acquired === true;
-    } finally {
-      if (!acquired) await this.#closeLockClient(client);
+      acquired = await tryLock();
+    } catch (error) {
+      await this.#closeLockClient(client);
+      // A kept session may have died while idle (server restart): one more try on a new one.
+      if (!reused) throw error;
+      client = await this.#openLockClient();
+      try {
+        acquired = await tryLock();
+      } catch (retryError) {
+        await this.#closeLockClient(client);
+        throw retryError;
+      }
     }
-    if (!acquired) return null;
+    if (!acquired) {
+      this.#keepTryLockClient(client);
+      return null;
+    }
     let releasing: Promise<void> | undefined;
     return {
       release: () => {
         releasing ??= (async () => {
           // As in withAdvisoryLock: a failed unlock means a dead session, whose locks are already gone.
-          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
-          await this.#closeLockClient(client);
+          const unlocked = await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).then(() => true, () => false);
+          if (unlocked) this.#keepTryLockClient(client);
+          else await this.#closeLockClient(client);
         })();
         return releasing;
       },
     };
+  }
+
+  #keepTryLockClient(client: pg.Client): void {
+    if (this.#closing) void this.#closeLockClient(client);
+    else this.#idleTryLockClients.push(client);
   }
 
   /**

@@ -28,12 +28,21 @@ export async function getSchedAction(q: Queryable, id: number, forUpdate = false
   return rows[0] && fromRow(rows[0]);
 }
 
-/** The actions with these ids that still exist, in id order. */
-export async function getSchedActions(q: Queryable, ids: readonly number[]): Promise<SchedAction[]> {
+/** The actions with these ids that still exist, in id order; locked when `forUpdate`. */
+export async function getSchedActions(q: Queryable, ids: readonly number[], forUpdate = false): Promise<SchedAction[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<Row>(
-    `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = ANY($1::int[]) ORDER BY oid`, [ids]);
+    `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = ANY($1::int[]) ORDER BY oid${forUpdate ? ' FOR UPDATE' : ''}`,
+    [ids]);
   return rows.map(fromRow);
+}
+
+/** saveSchedAction() of several actions in one statement. */
+export async function saveSchedActions(tx: Queryable, actions: readonly SchedAction[]): Promise<void> {
+  if (actions.length === 0) return;
+  await tx.query(`UPDATE schedaction_pool t SET body = r.body, time = r.time, done = r.done
+    FROM jsonb_to_recordset($1::jsonb) AS r(oid integer, body jsonb, time bigint, done bigint) WHERE t.oid = r.oid`,
+  [JSON.stringify(actions.map((sa) => ({ oid: sa.id, body: bodyOf(sa), time: sa.time, done: sa.done })))]);
 }
 
 export async function deleteSchedActions(tx: Queryable, ids: readonly number[]): Promise<void> {
@@ -41,10 +50,13 @@ export async function deleteSchedActions(tx: Queryable, ids: readonly number[]):
   await tx.query(`DELETE FROM schedaction_pool WHERE oid = ANY($1::int[])`, [ids]);
 }
 
-/** ScheduledActionPool::get_is_due_actions: TIME < now and TIME > DONE, by TIME then id. */
-export async function dueSchedActions(q: Queryable, type: SchedParent, now: number): Promise<SchedAction[]> {
+/** ScheduledActionPool::get_is_due_actions for VMs and for backup jobs, in one read: TIME < now and TIME > DONE,
+ *  by TIME then id. */
+export async function dueSchedActions(q: Queryable, now: number): Promise<Record<SchedParent, SchedAction[]>> {
   const { rows } = await q.query<Row>(
     `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool
-     WHERE type = $1 AND time < $2 AND time > done ORDER BY time, oid`, [type, now]);
-  return rows.map(fromRow);
+     WHERE time < $1 AND time > done ORDER BY time, oid`, [now]);
+  const due: Record<SchedParent, SchedAction[]> = { VM: [], BACKUPJOB: [] };
+  for (const row of rows) due[row.type].push(fromRow(row));
+  return due;
 }

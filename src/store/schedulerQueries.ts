@@ -20,18 +20,21 @@ export async function topPriorityJobIds(q: Queryable): Promise<number[]> {
 }
 
 /**
- * When the next tick can do something: the earliest scheduled action still to run (TIME > DONE), whether any VM
+ * When the next tick can do something: the earliest scheduled action still to run (TIME > DONE) and backup end, whether any VM
  * waits for placement and whether a job has OUTDATED VMs and a backup slot is free. Lets a simulation skip ticks
  * that would do nothing.
  */
-export async function schedulerOutlook(q: Queryable, maxBackups: number): Promise<{ nextActionTime: number | undefined; busy: boolean }> {
-  const { rows } = await q.query<{ next: number | string | null; pending: boolean; outdated: boolean; active: number }>(
+export async function schedulerOutlook(q: Queryable, maxBackups: number):
+  Promise<{ nextActionTime: number | undefined; nextBackupEnd: number | undefined; busy: boolean }> {
+  const { rows } = await q.query<{ next: number | string | null; ends: number | string | null; pending: boolean; outdated: boolean; active: number }>(
     `SELECT (SELECT min(time) FROM schedaction_pool WHERE time > done) AS next,
+            (SELECT min(ends_at) FROM vm_backup_runs) AS ends,
             EXISTS (SELECT 1 FROM vm_pool WHERE state = 1) AS pending,
             EXISTS (SELECT 1 FROM backupjob_pool WHERE outdated_vms > 0) AS outdated,
             (SELECT count(*)::int FROM vm_pool WHERE state = 3 AND lcm_state IN (69, 70)) AS active`);
   const r = rows[0];
   // OUTDATED VMs wait for a free slot: with all MAX_BACKUPS taken only a completion can change anything.
   const canLaunch = r.outdated && (maxBackups === 0 || r.active < maxBackups);
-  return { nextActionTime: r.next === null ? undefined : Number(r.next), busy: r.pending || canLaunch };
+  return { nextActionTime: r.next === null ? undefined : Number(r.next), nextBackupEnd: r.ends === null ? undefined : Number(r.ends),
+    busy: r.pending || canLaunch };
 }
