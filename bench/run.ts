@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts oned-emu in a child process per backend (PGlite always, PostgreSQL when
- * BENCH_DATABASE_URL is set), drives it over loopback with keep-alive XML-RPC clients from this process, prints a
- * table and rewrites bench/RESULTS.md. Numbers, not assertions.
+ * BENCH_DATABASE_URL is set), drives it over loopback with N keep-alive XML-RPC clients from this process (the load
+ * generator, whose CPU is reported), measures cold start and resident memory on a large cloud, runs the scheduler
+ * scenarios in process, prints one table and rewrites bench/RESULTS.md. Numbers, not assertions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { decodeResponse, encodeCall } from '../src/rpc/codec.js';
 import type { RpcValue } from '../src/rpc/values.js';
+import { openDatabase } from '../src/store/database.js';
+import { cloud, populate } from './data.js';
 import { schedulerBenchmarks } from './scheduler.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -19,8 +22,11 @@ const CLI = resolve(HERE, '../src/cli.js');
 const RESULTS = resolve(HERE, '../../bench/RESULTS.md');
 const SESSION = 'oneadmin:bench';
 
-interface Row { backend: string; scenario: string; clients: number | '-'; calls: number; perSecond: number; p50: number; p99: number; clientCpuMs: number }
+interface Row { backend: string; scenario: string; clients: number | '-'; calls: number | '-'; perSecond: number | '-'; p50: number; p99: number; clientCpuMs: number | '-'; note?: string }
 const rows: Row[] = [];
+
+/** BENCH_SCALE shrinks the large cloud (e.g. 0.1) for a quick look. */
+const scaled = (n: number) => Math.max(1, Math.round(n * Number(process.env.BENCH_SCALE ?? 1)));
 
 class Client {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -31,8 +37,14 @@ class Client {
     return new Promise((resolveCall, reject) => {
       const req = http.request(this.url, { method: 'POST', agent: this.agent, headers: { 'Content-Type': 'text/xml', 'Content-Length': payload.length } }, (res) => {
         let size = 0;
-        res.on('data', (c: Buffer) => { size += c.length; });
-        res.on('end', () => (res.statusCode === 200 ? resolveCall(size) : reject(new Error(`HTTP ${res.statusCode}`))));
+        let head = '';
+        res.on('data', (c: Buffer) => { size += c.length; if (head.length < 400) head += c.toString('utf8', 0, 400); });
+        res.on('end', () => {
+          // Only the start is looked at: an error reply or a fault is short and says so at once.
+          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+          else if (/<fault>|<boolean>0<\/boolean>/.test(head)) reject(new Error(`${method} failed: ${head.slice(0, 400)}`));
+          else resolveCall(size);
+        });
       });
       req.on('error', reject);
       req.end(payload);
@@ -60,10 +72,11 @@ class Client {
 interface Server { child: ChildProcess; url: URL; stop(): Promise<void> }
 
 /** The server logs to a file (its request lines would otherwise cost the pipe); its address is read from there. */
-async function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
+async function startServer(env: NodeJS.ProcessEnv, args: string[] = []): Promise<Server & { readyMs: number }> {
   const logFile = join(mkdtempSync(join(tmpdir(), 'oned-emu-bench-log-')), 'oned.log');
   writeFileSync(logFile, '');
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log', logFile], {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log', logFile, ...args], {
     env: { ...process.env, ONEADMIN_PASSWORD: 'bench', MAX_CONN: '64', KEEPALIVE_MAX_CONN: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -73,10 +86,18 @@ async function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
     const poll = setInterval(() => {
       const m = /listening on (http:\/\/[\d.]+:\d+\/RPC2)/.exec(readFileSync(logFile, 'utf8'));
       if (m) { clearInterval(poll); child.off('exit', onExit); ok(new URL(m[1])); }
-    }, 100);
+    }, 20);
   });
+  // Ready is announced with the listening line; /ready confirms it over HTTP.
+  const readyUrl = new URL('/ready', url);
+  for (;;) {
+    const ok = await fetch(readyUrl).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const readyMs = performance.now() - started;
   return {
-    child, url,
+    child, url, readyMs,
     stop: () => new Promise((done) => { child.once('exit', () => { rmSync(logFile, { force: true }); done(); }); child.kill('SIGTERM'); }),
   };
 }
@@ -116,9 +137,10 @@ async function timed(backend: string, scenario: string, url: URL, count: number,
   const latencies: number[] = [];
   const cpuBefore = process.cpuUsage();
   const start = performance.now();
+  let replyBytes: unknown;
   for (let i = 0; i < count; i++) {
     const t = performance.now();
-    await fn(c);
+    replyBytes = await fn(c);
     latencies.push(performance.now() - t);
   }
   const elapsed = (performance.now() - start) / 1000;
@@ -126,10 +148,11 @@ async function timed(backend: string, scenario: string, url: URL, count: number,
   c.close();
   latencies.sort((a, b) => a - b);
   rows.push({ backend, scenario, clients: 1, calls: count, perSecond: count / elapsed, p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99), clientCpuMs: (cpu.user + cpu.system) / 1000 });
+    p99: percentile(latencies, 99), clientCpuMs: (cpu.user + cpu.system) / 1000,
+    note: typeof replyBytes === 'number' ? `reply ${(replyBytes / 1e6).toFixed(1)} MB` : undefined });
 }
 
-async function populate(url: URL, from: number, to: number): Promise<void> {
+async function populateJobs(url: URL, from: number, to: number): Promise<void> {
   const clients = Array.from({ length: 8 }, () => new Client(url));
   let next = from;
   await Promise.all(clients.map(async (c) => {
@@ -142,64 +165,150 @@ async function populate(url: URL, from: number, to: number): Promise<void> {
   clients.forEach((c) => c.close());
 }
 
-async function scenarios(backend: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const server = await startServer(env);
+/** Resident memory of a process, from /proc (Linux). */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function figure(backend: string, scenario: string, value: number, note: string): void {
+  rows.push({ backend, scenario, clients: '-', calls: '-', perSecond: '-', p50: value, p99: value, clientCpuMs: '-', note });
+}
+
+/** The API scenarios on a fresh cloud. */
+async function apiScenarios(backend: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const server = await startServer(env, ['--no-scheduler']);
   try {
     const { url } = server;
     const seed = new Client(url);
     const jobId = (await seed.call('one.backupjob.allocate', 'NAME = "info-target"\nBACKUP_VMS = "1,2,3"\nSCHED_ACTION = [ TIME = "2000000000" ]'))[1] as number;
+    const updateTargets: number[] = [];
+    for (let i = 0; i < 64; i++) {
+      updateTargets.push((await seed.call('one.backupjob.allocate', `NAME = "update-target-${i}"\nBACKUP_VMS = "${i}"`))[1] as number);
+    }
     seed.close();
-    for (const clients of [1, 16]) {
+    for (const clients of [1, 16, 64]) {
       await load(backend, 'one.backupjob.info', url, clients, 5, (c) => c.call('one.backupjob.info', jobId));
     }
-    await load(backend, 'one.backupjob.allocate', url, 16, 5, (c, i) => c.call('one.backupjob.allocate', `NAME = "alloc-${i}"\nBACKUP_VMS = "${i}"`));
+    for (const clients of [1, 16, 64]) {
+      // Each client updates its own job, as oned would serialise writers of one object.
+      await load(backend, 'one.backupjob.update', url, clients, 5,
+        (c, i) => c.call('one.backupjob.update', updateTargets[i % clients], `KEEP_LAST = ${i % 7}\nBENCH = "${i}"`, 1));
+    }
     const poolCalls = (c: Client) => c.raw('one.backupjobpool.info', -2, -1, -1);
     const existing = (await new Client(url).call('one.backupjobpool.info', -2, -1, -1))[1] as string;
     const have = [...existing.matchAll(/<BACKUPJOB><ID>/g)].length;
-    await populate(url, have, 1000);
+    await populateJobs(url, have, 1000);
     await timed(backend, 'one.backupjobpool.info, 1 000 jobs', url, 20, poolCalls);
-    await populate(url, 1000, 10000);
-    await timed(backend, 'one.backupjobpool.info, 10 000 jobs', url, 10, poolCalls);
+    await populateJobs(url, 1000, 10000);
+    // Memory over 100 calls: RSS before, after the first 10 (heap grown to its working size) and after all 100.
+    const rss = [rssMb(server.child.pid!)];
+    const tracked = async (c: Client) => {
+      const size = await poolCalls(c);
+      if (++poolCallCount === 10 || poolCallCount === 100) rss.push(rssMb(server.child.pid!));
+      return size;
+    };
+    let poolCallCount = 0;
+    await timed(backend, 'one.backupjobpool.info, 10 000 jobs', url, 100, tracked);
+    figure(backend, 'server RSS MB over those 100 calls', rss[2], `before, after 10, after 100: ${rss.map((m) => m.toFixed(0)).join(' / ')} MB`);
+    let allocated = 0;
+    for (const clients of [1, 16, 64]) {
+      await load(backend, 'one.backupjob.allocate', url, clients, 5,
+        (c) => c.call('one.backupjob.allocate', `NAME = "alloc-${clients}-${allocated++}"\nBACKUP_VMS = "${allocated}"`));
+    }
   } finally {
     await server.stop();
   }
 }
 
-async function main(): Promise<void> {
-  const data = mkdtempSync(join(tmpdir(), 'oned-emu-bench-'));
+/**
+ * A large cloud written in process (10 000 jobs, 100 000 VMs), then a server started on it: time to /ready, resident
+ * memory, one.vmpool.info of 10 000 of those VMs (an id range) and of the whole pool.
+ */
+async function largeCloudScenarios(backend: string, env: NodeJS.ProcessEnv, open: () => Promise<import('../src/store/database.js').Database>): Promise<void> {
+  const db = await open();
   try {
-    await scenarios('pglite', { ONE_EMU_DATA: data, DATABASE_URL: '' });
+    const c = await cloud(db, {});
+    await populate(c, 20, scaled(100000), scaled(10000), 0, 600);
   } finally {
-    rmSync(data, { recursive: true, force: true });
+    await db.close();
+  }
+  const starts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const server = await startServer(env, ['--no-scheduler']);
+    starts.push(server.readyMs);
+    if (i < 2) { await server.stop(); continue; }
+    try {
+      figure(backend, 'cold start to /ready, 10 000 jobs / 100 000 VMs (ms, best of 3)', Math.min(...starts),
+        `runs: ${starts.map((t) => t.toFixed(0)).join(', ')} ms`);
+      figure(backend, 'server RSS MB after start', rssMb(server.child.pid!), 'nothing read yet');
+      // The populated VMs have ids from 0 (a fresh cloud's first VM is the seed they are copied from).
+      await timed(backend, 'one.vmpool.info, 10 000 VMs (ids 0-9 999)', server.url, 10,
+        (cl) => cl.raw('one.vmpool.info', -2, 0, 9999, -1));
+      await timed(backend, 'one.backupjobpool.info, 10 000 jobs (large cloud)', server.url, 10,
+        (cl) => cl.raw('one.backupjobpool.info', -2, -1, -1));
+      figure(backend, 'server RSS MB, 10 000 jobs and 100 000 VMs loaded', rssMb(server.child.pid!),
+        'after the pool calls above');
+    } finally {
+      await server.stop();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const only = (process.env.BENCH_ONLY ?? 'api,large,scheduler').split(',');
+  const backends = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
+  if (backends.includes('pglite')) {
+    for (const part of ['api', 'large'] as const) {
+      if (!only.includes(part)) continue;
+      const data = mkdtempSync(join(tmpdir(), 'oned-emu-bench-'));
+      try {
+        const env = { ONE_EMU_DATA: data, DATABASE_URL: '' };
+        if (part === 'api') await apiScenarios('pglite', env);
+        else await largeCloudScenarios('pglite', env, () => openDatabase({ dataDir: data }));
+      } finally {
+        rmSync(data, { recursive: true, force: true });
+      }
+    }
   }
   const url = process.env.BENCH_DATABASE_URL;
-  if (url) {
-    const name = `oned_emu_bench_${process.pid}`;
+  if (url && backends.includes('postgres')) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
     try {
-      const target = new URL(url);
-      target.pathname = `/${name}`;
-      await scenarios('postgres', { DATABASE_URL: target.toString() });
+      for (const part of ['api', 'large'] as const) {
+        if (!only.includes(part)) continue;
+        const name = `oned_emu_bench_${process.pid}_${part}`;
+        await admin.query(`CREATE DATABASE ${name}`);
+        try {
+          const target = new URL(url);
+          target.pathname = `/${name}`;
+          const env = { DATABASE_URL: target.toString() };
+          if (part === 'api') await apiScenarios('postgres', env);
+          else await largeCloudScenarios('postgres', env, () => openDatabase({ url: target.toString() }));
+        } finally {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        }
+      }
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     }
   }
-  const sched = await schedulerBenchmarks();
-  const fmt = (n: number, d = 1) => n.toFixed(d);
-  const schedHeader = '| backend | scheduler scenario | wall ms | note |\n|---|---|---|---|';
-  const schedTable = sched.map((f) => `| ${f.backend} | ${f.scenario} | ${fmt(f.ms, 0)} | ${f.note} |`).join('\n');
-  const header = '| backend | scenario | clients | calls | calls/s | p50 ms | p99 ms | client CPU ms |\n|---|---|---|---|---|---|---|---|';
-  const table = rows.map((r) => `| ${r.backend} | ${r.scenario} | ${r.clients} | ${r.calls} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.clientCpuMs, 0)} |`).join('\n');
-  process.stdout.write(`${header}\n${table}\n\n${schedHeader}\n${schedTable}\n`);
+  const sched = only.includes('scheduler') ? await schedulerBenchmarks() : [];
+  for (const f of sched) figure(f.backend, f.scenario, f.ms, f.note);
+  const fmt = (n: number | '-', d = 1) => (n === '-' ? '-' : n.toFixed(d));
+  const header = '| backend | scenario | clients | calls | calls/s | p50 ms | p99 ms | client CPU ms | note |\n|---|---|---|---|---|---|---|---|---|';
+  const table = rows.map((r) => (r.calls === '-'
+    ? `| ${r.backend} | ${r.scenario} | - | - | - | ${fmt(r.p50, 0)} | | - | ${r.note ?? ''} |`
+    : `| ${r.backend} | ${r.scenario} | ${r.clients} | ${r.calls} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.clientCpuMs, 0)} | ${r.note ?? ''} |`)).join('\n');
+  process.stdout.write(`${header}\n${table}\n`);
   const previous = (() => { try { return readFileSync(RESULTS, 'utf8'); } catch { return ''; } })();
   const notes = previous.includes('\n## Notes') ? previous.slice(previous.indexOf('\n## Notes')) : '';
   writeFileSync(RESULTS, `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; `
     + `Node ${process.version}; CPU ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}. The load generator runs in the bench `
-    + `process, the server in a child process, over loopback with keep-alive connections. Scheduler figures are measured `
-    + `in process (bench/scheduler.ts).\n\n${header}\n${table}\n\n${schedHeader}\n${schedTable}\n${notes}`);
+    + `process, the server in a child process, over loopback with keep-alive connections; "client CPU" is the load `
+    + `generator's. Rows without calls are single figures (milliseconds or MB) in the p50 column. Scheduler figures are `
+    + `measured in process (bench/scheduler.ts).\n\n${header}\n${table}\n${notes}`);
 }
 
 main().catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });

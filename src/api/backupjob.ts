@@ -11,16 +11,16 @@ import { aclResourceBit } from '../domain/objectTypes.js';
 import { defaultPermissions } from '../domain/permissions.js';
 import { objectAuth } from '../domain/poolObject.js';
 import { PoolFilter, poolWhere } from '../domain/poolFilter.js';
-import { applySchedActionVector, newSchedAction } from '../domain/schedAction.js';
+import { applySchedActionVector, newSchedAction, type SchedAction } from '../domain/schedAction.js';
 import type { Template } from '../domain/template.js';
 import { parseTemplateOr } from './parseTemplate.js';
 import { nowSeconds } from '../clock.js';
 import { RpcEscapedString, type RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
-import { backupJobExists, backupJobPoolBodies, backupJobTable } from '../store/backupJobs.js';
+import { backupJobExists, backupJobPoolBodies, backupJobTable, backupJobWithSchedActions } from '../store/backupJobs.js';
 import { isUniqueViolation, type Queryable } from '../store/database.js';
 import { nextOid, reserveOidsBelow } from '../store/poolControl.js';
-import { deleteSchedActions, getSchedAction, getSchedActions, insertSchedAction, saveSchedAction } from '../store/schedActions.js';
+import { deleteSchedActions, getSchedAction, insertSchedAction, saveSchedAction } from '../store/schedActions.js';
 import { backupJobOf, lockVmBackupConfig, saveVmBackupConfig } from '../store/vmBackupConfig.js';
 import { renderBackupJob } from '../xml/backupJob.js';
 import type { ApiMethod, Request } from './app.js';
@@ -157,8 +157,13 @@ const allocate: ApiMethod = {
 const info: ApiMethod = {
   name: 'one.backupjob.info', signature: 'A:sib', required: 2, object: 'BACKUPJOB',
   async run(req, p) {
-    const job = await authorizedObject(req, kind, int(p[1]), Op.USE_NO_LCK);
-    return renderBackupJob(job, await getSchedActions(req.app.db, job.schedActions));
+    let schedActions: SchedAction[] = [];
+    const job = await authorizedObject(req, kind, int(p[1]), Op.USE_NO_LCK, req.app.db, async (q, id) => {
+      const found = await backupJobWithSchedActions(q, id);
+      schedActions = found?.schedActions ?? [];
+      return found?.job;
+    });
+    return renderBackupJob(job, schedActions);
   },
 };
 

@@ -42,8 +42,8 @@ const nameHolder = <T extends PoolObject>(kind: PoolKind<T>, q: Queryable, name:
 
 /** SharedAPI::basic_authorization followed by get(): the object, or NO_EXISTS / AUTHORIZATION. */
 export async function authorizedObject<T extends PoolObject>(req: Request, kind: PoolKind<T>, id: number, op: number,
-  q: Queryable = req.app.db): Promise<T> {
-  const object = id >= 0 ? await kind.table.get(q, id) : undefined;
+  q: Queryable = req.app.db, read: (q: Queryable, id: number) => Promise<T | undefined> = (rq, rid) => kind.table.get(rq, rid)): Promise<T> {
+  const object = id >= 0 ? await read(q, id) : undefined;
   await basicAuthorization(req, kind.type, id, op, object && authOf(kind, object), q);
   if (!object) throw noExists(kind.type, id);
   return object;

@@ -1,8 +1,10 @@
 import type { BackupJob } from '../domain/backupJob.js';
+import type { SchedAction } from '../domain/schedAction.js';
 import type { Queryable } from './database.js';
+import { schedActionFromRow, type SchedActionRow } from './schedActions.js';
 import { renderBackupJob } from '../xml/backupJob.js';
 import { escapeText } from '../rpc/codec.js';
-import { commonBody, commonFromRow, PoolTable } from './poolTable.js';
+import { commonBody, commonFromRow, PoolTable, type PoolRow } from './poolTable.js';
 import { templateFromJson, templateToJson, type TemplateJson } from './templateJson.js';
 
 interface BackupJobBody {
@@ -46,4 +48,17 @@ export async function backupJobPoolBodies(q: Queryable, where: string, order: 'A
 export async function backupJobExists(q: Queryable, id: number): Promise<boolean> {
   const { rows } = await q.query(`SELECT 1 FROM backupjob_pool WHERE oid = $1`, [id]);
   return rows.length > 0;
+}
+
+/** A job and its scheduled actions (what one.backupjob.info shows) in one read. */
+export async function backupJobWithSchedActions(q: Queryable, id: number): Promise<{ job: BackupJob; schedActions: SchedAction[] } | undefined> {
+  const { rows } = await q.query<PoolRow & { sched: SchedActionRow[] }>(
+    `SELECT j.oid, j.name, j.uid, j.gid, j.body,
+       (SELECT coalesce(json_agg(json_build_object('oid', s.oid, 'parent_id', s.parent_id, 'type', s.type, 'body', s.body,
+                                                   'time', s.time, 'done', s.done) ORDER BY s.oid), '[]')
+        FROM schedaction_pool s
+        WHERE s.oid IN (SELECT value::int FROM jsonb_array_elements_text(j.body->'schedActions'))) AS sched
+     FROM backupjob_pool j WHERE j.oid = $1`, [id]);
+  if (rows.length === 0) return undefined;
+  return { job: backupJobTable.fromRow(rows[0]), schedActions: rows[0].sched.map(schedActionFromRow) };
 }

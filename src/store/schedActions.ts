@@ -3,9 +3,9 @@ import type { Queryable } from './database.js';
 import { nextOid } from './poolControl.js';
 
 type Body = Omit<SchedAction, 'id' | 'parentId' | 'type' | 'time' | 'done'>;
-interface Row { oid: number; parent_id: number; type: SchedParent; body: Body; time: number | string; done: number | string }
+export interface SchedActionRow { oid: number; parent_id: number; type: SchedParent; body: Body; time: number | string; done: number | string }
 
-const fromRow = (r: Row): SchedAction => ({ ...r.body, id: r.oid, parentId: r.parent_id, type: r.type, time: Number(r.time), done: Number(r.done) });
+export const schedActionFromRow = (r: SchedActionRow): SchedAction => ({ ...r.body, id: r.oid, parentId: r.parent_id, type: r.type, time: Number(r.time), done: Number(r.done) });
 
 const bodyOf = ({ id: _id, parentId: _p, type: _t, time: _time, done: _done, ...rest }: SchedAction): Body => rest;
 
@@ -23,18 +23,18 @@ export async function saveSchedAction(tx: Queryable, sa: SchedAction): Promise<v
 }
 
 export async function getSchedAction(q: Queryable, id: number, forUpdate = false): Promise<SchedAction | undefined> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<SchedActionRow>(
     `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
-  return rows[0] && fromRow(rows[0]);
+  return rows[0] && schedActionFromRow(rows[0]);
 }
 
 /** The actions with these ids that still exist, in id order; locked when `forUpdate`. */
 export async function getSchedActions(q: Queryable, ids: readonly number[], forUpdate = false): Promise<SchedAction[]> {
   if (ids.length === 0) return [];
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<SchedActionRow>(
     `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool WHERE oid = ANY($1::int[]) ORDER BY oid${forUpdate ? ' FOR UPDATE' : ''}`,
     [ids]);
-  return rows.map(fromRow);
+  return rows.map(schedActionFromRow);
 }
 
 /** saveSchedAction() of several actions in one statement. */
@@ -53,10 +53,10 @@ export async function deleteSchedActions(tx: Queryable, ids: readonly number[]):
 /** ScheduledActionPool::get_is_due_actions for VMs and for backup jobs, in one read: TIME < now and TIME > DONE,
  *  by TIME then id. */
 export async function dueSchedActions(q: Queryable, now: number): Promise<Record<SchedParent, SchedAction[]>> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<SchedActionRow>(
     `SELECT oid, parent_id, type, body, time, done FROM schedaction_pool
      WHERE time < $1 AND time > done ORDER BY time, oid`, [now]);
   const due: Record<SchedParent, SchedAction[]> = { VM: [], BACKUPJOB: [] };
-  for (const row of rows) due[row.type].push(fromRow(row));
+  for (const row of rows) due[row.type].push(schedActionFromRow(row));
   return due;
 }
