@@ -41,23 +41,39 @@ async function scenarios(backend: string, open: () => Promise<Database>): Promis
         [nowSeconds(c.clock) - 10]);
       c.clock.advance(15000);
       step('due tick');
+      // The launch log line is written once the launches have committed: the VMs are in BACKUP from then on.
+      let launchedAt: number | undefined;
+      const info = c.app.log.info.bind(c.app.log);
+      c.app.log.info = (module, message) => {
+        if (launchedAt === undefined && message.includes('executing backup for VM')) launchedAt = performance.now();
+        info(module, message);
+      };
+      const tickStart = performance.now();
       out.push({ backend, scenario: 'tick, 10 000 jobs / 100 000 VMs, 1 000 due', ms: await timed(() => c.scheduler.tick()),
         note: '1 000 jobs executed, 5 VM backups launched (MAX_BACKUPS)' });
+      out.push({ backend, scenario: 'due → BACKUP: from the tick that finds the schedules due to their VMs in BACKUP',
+        ms: (launchedAt ?? Number.NaN) - tickStart,
+        note: 'plus the wait for that tick: up to MANAGER_TIMER (15 s) of emulated time, as in oned' });
       c.clock.advance(15000);
       out.push({ backend, scenario: 'next tick, 1 000 jobs with OUTDATED VMs', ms: await timed(() => c.scheduler.tick()), note: 'limits already reached' });
     } finally {
       await db.close();
     }
   }
-  if (!only || only === 'week') {
+  // oned's default limits make a day's 1 000 backups of 60 s run 5 at a time: 1 400 serial launch/complete cycles a
+  // week. The second run sizes the limits to the cloud (10 hosts) to show the cost per cycle, not per backup.
+  const weeks: Array<[string, number, number]> = [['oned default limits MAX_BACKUPS=5, MAX_BACKUPS_HOST=2', 5, 2],
+    ['MAX_BACKUPS=50, MAX_BACKUPS_HOST=5', 50, 5]];
+  for (const [label, maxBackups, maxPerHost] of weeks) {
+    if (only && only !== 'week') break;
     const db = await open();
     try {
-      const c = await cloud(db, { MAX_BACKUPS: 5, MAX_BACKUPS_HOST: 2 });
+      const c = await cloud(db, { MAX_BACKUPS: maxBackups, MAX_BACKUPS_HOST: maxPerHost });
       step('week populate');
       await populate(c, 10, scaled(1000), scaled(50), scaled(50), 60);
       step('week');
-      out.push({ backend, scenario: 'emu.clock.advance one week, 1 000 VMs in 50 hourly jobs', ms: await timed(() => c.scheduler.advance(7 * 86400)),
-        note: 'every job due every 24 h, 60 s backups' });
+      out.push({ backend, scenario: `emu.clock.advance one week, 1 000 VMs in 50 daily jobs, ${label}`,
+        ms: await timed(() => c.scheduler.advance(7 * 86400)), note: 'every job due every 24 h, 60 s backups: 7 000 backups' });
     } finally {
       await db.close();
     }
