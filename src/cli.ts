@@ -10,11 +10,12 @@ const HELP = `oned-emu — an emulator of OpenNebula 7.4's oned (XML-RPC API, Ba
 
 Usage:
   oned-emu serve [--port N] [--listen ADDR] [--data DIR] [--config FILE] [--log FILE]
-                 [--clock system|manual[:EPOCH]] [--no-scheduler]
-      Serve the XML-RPC API at http://ADDR:N/RPC2 (default 127.0.0.1:2633). With --clock manual
-      (env ONE_EMU_CLOCK) emulated time stands still until emu.clock.advance/set moves it.
-      --no-scheduler serves the API only (another process runs the scheduler).
-  oned-emu scheduler [--data DIR] [--config FILE] [--log FILE]
+                 [--clock system|manual[:EPOCH]] [--no-scheduler] [--metrics-port N]
+      Serve the XML-RPC API at http://ADDR:N/RPC2 (default 127.0.0.1:2633) and Prometheus
+      metrics at GET /metrics. With --clock manual (env ONE_EMU_CLOCK) emulated time stands
+      still until emu.clock.advance/set moves it. --no-scheduler serves the API only (another
+      process runs the scheduler). --metrics-port also serves /metrics and /ready on port N.
+  oned-emu scheduler [--data DIR] [--config FILE] [--log FILE] [--metrics-port N]
       Run only the scheduler (placement, scheduled actions, backups) on the shared database.
   oned-emu migrate [--data DIR] [--config FILE]
       Apply the database migrations and exit.
@@ -22,7 +23,7 @@ Usage:
 
 Configuration: an oned.conf-style file (--config), then environment variables with the
 same names (PORT, LISTEN_ADDRESS, MESSAGE_SIZE, MAX_CONN, KEEPALIVE_TIMEOUT, TIMEOUT,
-MANAGER_TIMER, MAX_BACKUPS, MAX_BACKUPS_HOST, API_LIST_ORDER, ...), then flags.
+MANAGER_TIMER, MAX_BACKUPS, MAX_BACKUPS_HOST, API_LIST_ORDER, METRICS_PORT, ...), then flags.
 DATABASE_URL selects PostgreSQL; otherwise PGlite keeps the data in --data
 (env ONE_EMU_DATA, default ./data). oneadmin's password on a fresh cloud comes from
 ONEADMIN_PASSWORD, else the file named by ONE_AUTH, else it is generated into <data>/one_auth.
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         port: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' },
         config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        clock: { type: 'string' }, 'no-scheduler': { type: 'boolean' },
+        clock: { type: 'string' }, 'no-scheduler': { type: 'boolean' }, 'metrics-port': { type: 'string' },
       },
     });
   } catch (err) {
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const loaded = loadConfig({
       file: values.config, env: process.env,
-      flags: { PORT: values.port, LISTEN_ADDRESS: values.listen, DATA: values.data },
+      flags: { PORT: values.port, LISTEN_ADDRESS: values.listen, DATA: values.data, METRICS_PORT: values['metrics-port'] },
     });
     config = loaded.config;
     for (const w of loaded.warnings) log.warn('ONE', w);

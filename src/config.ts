@@ -18,6 +18,8 @@ export interface Config {
   DEFAULT_UMASK: number;
   ENABLE_OTHER_PERMISSIONS: boolean;
   SESSION_EXPIRATION_TIME: number;
+  /** A second port serving GET /metrics and GET /ready (the API port serves /metrics too); null: none. */
+  METRICS_PORT: number | null;
   /** Emulated backup throughput in MB/s: a backup lasts the size of its disks divided by this (a 10 GiB VM ≈ 1 min). */
   EMU_BACKUP_MBPS: number;
   /** Time zone of scheduled-action day arithmetic (oned uses its process's local time). */
@@ -44,6 +46,7 @@ export const DEFAULTS: Config = {
   DEFAULT_UMASK: 0o177,
   ENABLE_OTHER_PERMISSIONS: true,
   SESSION_EXPIRATION_TIME: 900,
+  METRICS_PORT: null,
   EMU_BACKUP_MBPS: 170,
   SCHED_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
   SCHED_ONED_QUIRKS: true,
@@ -61,12 +64,14 @@ const positiveInt = (min: number) => (key: string, v: string): number => {
   return Number(v);
 };
 
+const tcpPort = (k: string, v: string): number => {
+  const n = positiveInt(0)(k, v);
+  if (n > 65535) throw new ConfigError(`invalid value for ${k}: "${v}" (a TCP port 0-65535 is expected)`);
+  return n;
+};
+
 const PARSERS: { [K in Scalar]: (key: string, v: string) => Config[K] } = {
-  PORT: (k, v) => {
-    const n = positiveInt(0)(k, v);
-    if (n > 65535) throw new ConfigError(`invalid value for ${k}: "${v}" (a TCP port 0-65535 is expected)`);
-    return n;
-  },
+  PORT: tcpPort,
   LISTEN_ADDRESS: (k, v) => {
     if (v.trim() === '') throw new ConfigError(`invalid value for ${k}: "${v}" (an address is expected)`);
     return v.trim();
@@ -101,6 +106,7 @@ const PARSERS: { [K in Scalar]: (key: string, v: string) => Config[K] } = {
     return up === 'YES';
   },
   SESSION_EXPIRATION_TIME: positiveInt(0),
+  METRICS_PORT: tcpPort,
   SCHED_TIMEZONE: (k, v) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: v.trim() });

@@ -18,6 +18,7 @@ describe('configuration: file, then environment, then flags', () => {
     assert.equal(config.PORT, 2633);
     assert.equal(config.LISTEN_ADDRESS, '127.0.0.1');
     assert.equal(config.MESSAGE_SIZE, 16 * 1024 * 1024);
+    assert.equal(config.METRICS_PORT, null, 'no second listener unless asked for');
     assert.deepEqual(warnings, []);
   });
 
@@ -42,9 +43,10 @@ LOG = [ SYSTEM = "file" ]
     const path = file('PORT = 2700\nMAX_BACKUPS = 3\n');
     const { config } = loadConfig({
       file: path, env: { PORT: '2800', MAX_BACKUPS_HOST: '0', DATABASE_URL: 'postgres://x/y', ONE_EMU_DATA: '/tmp/d' },
-      flags: { PORT: '2900', DATA: '/tmp/e' },
+      flags: { PORT: '2900', DATA: '/tmp/e', METRICS_PORT: '9925' },
     });
     assert.equal(config.PORT, 2900);
+    assert.equal(config.METRICS_PORT, 9925);
     assert.equal(config.MAX_BACKUPS, 3);
     assert.equal(config.MAX_BACKUPS_HOST, 0);
     assert.deepEqual(config.DB, { BACKEND: 'postgresql', CONNECTION: 'postgres://x/y', DATA: '/tmp/e' });
@@ -59,6 +61,7 @@ LOG = [ SYSTEM = "file" ]
       [{ API_LIST_ORDER: 'up' }, /invalid value for API_LIST_ORDER: "up"/],
       [{ DEFAULT_UMASK: '999' }, /invalid value for DEFAULT_UMASK: "999"/],
       [{ MESSAGE_SIZE: '10' }, /invalid value for MESSAGE_SIZE: "10"/],
+      [{ METRICS_PORT: '65536' }, /invalid value for METRICS_PORT: "65536"/],
     ];
     for (const [env, message] of cases) assert.throws(() => loadConfig({ env }), (e: unknown) => e instanceof ConfigError && message.test(e.message));
     assert.throws(() => loadConfig({ file: file('PORT = [') }), (e: unknown) => e instanceof ConfigError && /Parse error/.test(e.message));

@@ -15,6 +15,8 @@ export interface App {
   log: Logger;
   /** The background loop, when this process runs one (emu.* methods drive it). */
   scheduler?: { tick(): Promise<unknown>; advance(seconds: number): Promise<number> };
+  /** Told the wall time, in seconds, of every scheduler tick this process ran (the tick-duration metric). */
+  onTickDone?(seconds: number): void;
 }
 
 /** One authenticated call (RequestAttributes). */

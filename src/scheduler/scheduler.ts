@@ -37,6 +37,7 @@ export class Scheduler {
     this.lastTick = at;
     const lock = await this.app.db.tryAdvisoryLock(TICK_LOCK);
     if (!lock) return { at, placed: 0, backupsCompleted: 0, skipped: true };
+    const started = performance.now();
     try {
       const backupsCompleted = await completeDueBackups(this.app, at);
       const placed = await placePendingVms(this.app, at);
@@ -44,6 +45,7 @@ export class Scheduler {
       return { at, placed, backupsCompleted, skipped: false };
     } finally {
       await lock.release();
+      this.app.onTickDone?.((performance.now() - started) / 1000);
     }
   }
 

@@ -15,6 +15,8 @@ export const TEST_EPOCH_S = 1695478500;
 /** A running oned-emu on a fresh database of one backend, with a client and a frozen clock. */
 export interface TestCloud {
   url: string;
+  /** The METRICS_PORT listener's port, when the config asked for one. */
+  metricsPort?: number;
   db: Database;
   clock: ManualClock;
   log: ReturnType<typeof memoryLogger>;
@@ -47,7 +49,7 @@ export async function startTestCloud(backend: Backend, config: Partial<Config> =
   const callAs = async (session: string, method: string, ...params: RpcValue[]) =>
     (await client.call(method, session, ...params)) as RpcValue[];
   return {
-    url, db, clock, log, client,
+    url, metricsPort: server.metricsPort, db, clock, log, client,
     call: (method, ...params) => callAs(ONEADMIN, method, ...params),
     callAs,
     async user(name, groups) {
