@@ -1,7 +1,9 @@
 import { isAdmin } from '../domain/authorization.js';
+import { backupProgress } from '../domain/backupProgress.js';
 import { actionError, authorizationError } from '../domain/errors.js';
 import { ManualClock, nowSeconds } from '../clock.js';
-import type { RpcValue } from '../rpc/values.js';
+import { RpcDouble, type RpcValue } from '../rpc/values.js';
+import { runningBackups, type RunningBackup } from '../store/runningBackups.js';
 import type { ApiMethod, Request } from './app.js';
 
 /** Extension methods outside oned's namespace, oneadmin only, with oned's reply shape. */
@@ -20,6 +22,16 @@ function scheduler(req: Request) {
 }
 
 const num = (v: RpcValue) => v as number;
+
+/** One running backup as emu.backup.progress describes it. */
+function progressStruct(run: RunningBackup, now: number): Map<string, RpcValue> {
+  const p = backupProgress(run, now);
+  return new Map<string, RpcValue>([
+    ['VM_ID', run.vmId], ['VM_NAME', run.vmName], ['HOST_ID', run.hostId], ['BACKUPJOB_ID', run.jobId],
+    ['DATASTORE_ID', run.datastoreId], ['SIZE_MB', run.sizeMb], ['TRANSFERRED_MB', p.transferredMb],
+    ['STARTED', run.startedAt], ['ENDS', run.endsAt], ['REMAINING', p.remainingS], ['PROGRESS', new RpcDouble(p.fraction)],
+  ]);
+}
 
 export const emuMethods: ApiMethod[] = [
   {
@@ -45,6 +57,15 @@ export const emuMethods: ApiMethod[] = [
       const seconds = num(p[1]);
       if (seconds < 0) throw actionError('The emulated clock only moves forward');
       return scheduler(req).advance(seconds);
+    },
+  },
+  {
+    name: 'emu.backup.progress', signature: 'A:s', object: 'ZONE',
+    async run(req) {
+      requireOneadmin(req);
+      const now = nowSeconds(req.app.clock);
+      const runs = await runningBackups(req.app.db);
+      return new Map<string, RpcValue>([['NOW', now], ['BACKUPS', runs.map((r) => progressStruct(r, now))]]);
     },
   },
   {
