@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { openConfiguredDatabase, startSchedulerOnly, startServer } from './server.js';
 import { migrate } from './store/migrate.js';
+import { runTop } from './top/top.js';
 
 const HELP = `oned-emu — an emulator of OpenNebula 7.4's oned (XML-RPC API, Backup Jobs)
 
@@ -19,6 +20,10 @@ Usage:
       Run only the scheduler (placement, scheduled actions, backups) on the shared database.
   oned-emu migrate [--data DIR] [--config FILE]
       Apply the database migrations and exit.
+  oned-emu top [--once]
+      Watch backup jobs and running backups live, like onetop (q quits). Connects as OpenNebula's
+      CLI does: ONE_XMLRPC (default http://localhost:2633/RPC2) and the user:password line of the
+      file named by ONE_AUTH (default ~/.one/one_auth), as oneadmin. --once prints one frame.
   oned-emu --help
 
 Configuration: an oned.conf-style file (--config), then environment variables with the
@@ -51,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
         port: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' },
         config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         clock: { type: 'string' }, 'no-scheduler': { type: 'boolean' }, 'metrics-port': { type: 'string' },
+        once: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -60,6 +66,10 @@ async function main(argv: string[]): Promise<void> {
   const command = positionals[0] ?? (values.help ? 'help' : undefined);
   if (command === undefined || command === 'help' || values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (command === 'top') {
+    await runTop({ once: values.once ?? false, env: process.env, out: process.stdout });
     return;
   }
   if (command !== 'serve' && command !== 'migrate' && command !== 'scheduler') fail(`unknown command "${command}"\n\n${HELP}`);
