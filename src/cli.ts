@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { ManualClock, systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { openConfiguredDatabase, startSchedulerOnly, startServer } from './server.js';
+import { nowSeconds } from './clock.js';
+import { CloudNotEmptyError, describeDemoCloud, seedDemoCloud } from './seed/demoCloud.js';
+import { openConfiguredDatabase, prepareDatabase, startSchedulerOnly, startServer } from './server.js';
 import { migrate } from './store/migrate.js';
 import { runTop } from './top/top.js';
 
@@ -20,6 +22,9 @@ Usage:
       Run only the scheduler (placement, scheduled actions, backups) on the shared database.
   oned-emu migrate [--data DIR] [--config FILE]
       Apply the database migrations and exit.
+  oned-emu seed --demo [--data DIR] [--config FILE]
+      Fill an empty cloud with a demo: two hosts, a 1 TiB backup datastore, eight running VMs and
+      two backup jobs whose first backups start within a minute. Refuses a cloud already in use.
   oned-emu top [--once]
       Watch backup jobs and running backups live, like onetop (q quits). Connects as OpenNebula's
       CLI does: ONE_XMLRPC (default http://localhost:2633/RPC2) and the user:password line of the
@@ -56,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
         port: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' },
         config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         clock: { type: 'string' }, 'no-scheduler': { type: 'boolean' }, 'metrics-port': { type: 'string' },
-        once: { type: 'boolean' },
+        once: { type: 'boolean' }, demo: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -72,7 +77,8 @@ async function main(argv: string[]): Promise<void> {
     await runTop({ once: values.once ?? false, env: process.env, out: process.stdout });
     return;
   }
-  if (command !== 'serve' && command !== 'migrate' && command !== 'scheduler') fail(`unknown command "${command}"\n\n${HELP}`);
+  if (!['serve', 'migrate', 'scheduler', 'seed'].includes(command)) fail(`unknown command "${command}"\n\n${HELP}`);
+  if (command === 'seed' && !values.demo) fail('seed needs --demo (the demo cloud is the only seed there is)');
 
   let config: Config;
   let clock: Clock;
@@ -100,6 +106,21 @@ async function main(argv: string[]): Promise<void> {
       const report = await migrate(db);
       process.stdout.write(`migrations applied: ${report.applied.length ? report.applied.join(', ') : 'none'} `
         + `(already applied: ${report.alreadyApplied})\n`);
+    } finally {
+      await db.close();
+    }
+    return;
+  }
+
+  if (command === 'seed') {
+    const db = await openConfiguredDatabase(config);
+    try {
+      await prepareDatabase(db, { config, log, env: process.env });
+      const demo = await seedDemoCloud({ db, config, clock, log });
+      process.stdout.write(describeDemoCloud(demo, nowSeconds(clock)));
+    } catch (err) {
+      if (err instanceof CloudNotEmptyError) fail(err.message);
+      throw err;
     } finally {
       await db.close();
     }

@@ -74,6 +74,21 @@ describe('oned-emu command line', () => {
     assert.equal(await new Promise((r) => again.child.on('exit', r)), 0);
   });
 
+  it('seed --demo fills an empty cloud once, then refuses', () => {
+    const data = mkdtempSync(join(tmpdir(), 'oned-emu-seed-'));
+    const env = { ...process.env, DATABASE_URL: '', ONEADMIN_PASSWORD: 'pw' };
+    const run = spawnSync(process.execPath, [CLI, 'seed', '--demo', '--data', data], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /Demo cloud created:\n {2}hosts 0, 1; backup datastore 100 "demo-backups" \(1 TiB\)\n {2}8 running VMs: 0 web-1,/);
+    assert.match(run.stdout, /backup job 0 "hourly": SEQUENTIAL, FULL, KEEP_LAST 24, first run at \d\d:\d\d:\d\d \(in 30 s\), then every hour/);
+    const again = spawnSync(process.execPath, [CLI, 'seed', '--demo', '--data', data], { encoding: 'utf8', env });
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /the database already holds a cloud \(hosts: 2, VMs: 8/);
+    const bare = spawnSync(process.execPath, [CLI, 'seed', '--data', data], { encoding: 'utf8', env });
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /seed needs --demo/);
+  });
+
   it('migrate applies the migrations and reports them', () => {
     const data = mkdtempSync(join(tmpdir(), 'oned-emu-migrate-'));
     const run = spawnSync(process.execPath, [CLI, 'migrate', '--data', data], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
