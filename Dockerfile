@@ -15,6 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY sql sql
 COPY --from=build /app/dist/src dist/src
+# Without DATABASE_URL the embedded PostgreSQL keeps its data here (mount a volume on it to keep it).
+RUN mkdir data && chown node:node data
 USER node
 EXPOSE 2633
 ENTRYPOINT ["node", "dist/src/cli.js"]
