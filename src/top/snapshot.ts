@@ -40,7 +40,7 @@ export function parseBackupJobPool(xml: string): TopJob[] {
 export class OneClient {
   private readonly client: xmlrpc.Client;
 
-  constructor(readonly endpoint: string, private readonly session: string) {
+  constructor(endpoint: string, private readonly session: string) {
     this.client = endpoint.startsWith('https:') ? xmlrpc.createSecureClient({ url: endpoint }) : xmlrpc.createClient({ url: endpoint });
   }
 
