@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { ManualClock, systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { nowSeconds } from './clock.js';
 import { CloudNotEmptyError, describeDemoCloud, seedDemoCloud } from './seed/demoCloud.js';
 import { openConfiguredDatabase, prepareDatabase, startSchedulerOnly, startServer } from './server.js';
 import { migrate } from './store/migrate.js';
@@ -117,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
     try {
       await prepareDatabase(db, { config, log, env: process.env });
       const demo = await seedDemoCloud({ db, config, clock, log });
-      process.stdout.write(describeDemoCloud(demo, nowSeconds(clock)));
+      process.stdout.write(describeDemoCloud(demo));
     } catch (err) {
       if (err instanceof CloudNotEmptyError) fail(err.message);
       throw err;

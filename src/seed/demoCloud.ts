@@ -25,6 +25,8 @@ const OS_IMAGES: Record<string, number> = { 'ubuntu-24.04': 2048, 'debian-12': 3
 const FIRST_RUN_IN = { hourly: 30, databases: 45 };
 
 export interface DemoCloud {
+  /** When the schedules were set (emulated epoch): the first runs are FIRST_RUN_IN after it. */
+  seededAt: number;
   hosts: number[]; datastore: number; vms: Array<{ id: number; name: string; host: number }>;
   jobs: Array<{ id: number; name: string; firstRun: number }>;
 }
@@ -88,15 +90,15 @@ export async function seedDemoCloud(app: App): Promise<DemoCloud> {
       + `DATASTORE_ID = ${datastore}\nEXECUTION = "PARALLEL"\nMODE = "INCREMENT"\nKEEP_LAST = 4\n`
       + `SCHED_ACTION = [ TIME = "${databases}", REPEAT = "3", DAYS = "1", END_TYPE = "0" ]`), name: 'databases', firstRun: databases },
   ];
-  return { hosts, datastore, vms, jobs };
+  return { seededAt: now, hosts, datastore, vms, jobs };
 }
 
 /** What `oned-emu seed --demo` prints. */
-export function describeDemoCloud(demo: DemoCloud, nowS: number): string {
+export function describeDemoCloud(demo: DemoCloud): string {
   const p2 = (n: number) => String(n).padStart(2, '0');
   const at = (t: number) => {
     const d = new Date(t * 1000);
-    return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} (in ${t - nowS} s), then every hour`;
+    return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} (in ${t - demo.seededAt} s), then every hour`;
   };
   return [
     'Demo cloud created:',
