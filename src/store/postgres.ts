@@ -64,9 +64,28 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
 
 type ConnectionConfig = { connectionString: string; application_name: string; types: pg.CustomTypesConfig };
 
+/**
+ * Parameterised statements are prepared once per connection under a name, so PostgreSQL parses and plans the
+ * hot ones (a session check, an object read) once instead of on every call. The names are capped: a statement
+ * text built from values (a pool filter) must not grow every connection's set of prepared statements forever.
+ */
+const MAX_PREPARED_STATEMENTS = 256;
+const preparedNames = new Map<string, string>();
+
+function statementName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `oned_emu_${preparedNames.size}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
+}
+
 /** Without parameters pg uses the simple protocol (several statements allowed, one result each): keep the last. */
 async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unknown[] | undefined): Promise<QueryResult<never>> {
-  const raw: pg.QueryResult | pg.QueryResult[] = await target.query(sql, params && params.length > 0 ? params : undefined);
+  const raw: pg.QueryResult | pg.QueryResult[] = params && params.length > 0
+    ? await target.query({ text: sql, values: params, name: statementName(sql) })
+    : await target.query(sql);
   const result = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   return { rows: (result?.rows ?? []) as never[], rowCount: result?.rowCount ?? 0 };
 }
