@@ -34,9 +34,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * On PostgreSQL a statement gets TIMEOUT seconds to answer and a new connection as long to open: a database that is
+ * gone makes calls fail with oned's INTERNAL reply instead of hanging (and the pool reconnects when it is back).
+ */
 export async function openConfiguredDatabase(config: Config): Promise<Database> {
   return config.DB.BACKEND === 'postgresql'
-    ? openDatabase({ url: config.DB.CONNECTION })
+    ? openDatabase({ url: config.DB.CONNECTION, waitTimeoutMs: config.TIMEOUT * 1000 })
     : openDatabase({ dataDir: config.DB.DATA });
 }
 

@@ -42,13 +42,13 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-export interface OpenOptions { url?: string; dataDir?: string; memory?: boolean; poolSize?: number; statementTimeoutMs?: number }
+export interface OpenOptions { url?: string; dataDir?: string; memory?: boolean; poolSize?: number; statementTimeoutMs?: number; waitTimeoutMs?: number }
 
 /** url → PostgreSQL; memory → in-memory PGlite; else PGlite persisted in dataDir (created if missing). */
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
     const { openPostgres } = await import('./postgres.js');
-    return openPostgres({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs: opts.statementTimeoutMs });
+    return openPostgres({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs: opts.statementTimeoutMs, waitTimeoutMs: opts.waitTimeoutMs });
   }
   const { openPglite } = await import('./pglite.js');
   if (opts.memory) return openPglite({});

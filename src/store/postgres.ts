@@ -8,7 +8,12 @@ import {
   type Database, type Queryable, type QueryResult,
 } from './database.js';
 
-export interface PostgresOptions { url: string; poolSize?: number; statementTimeoutMs?: number }
+export interface PostgresOptions {
+  url: string; poolSize?: number; statementTimeoutMs?: number;
+  /** How long this side waits for a connection to open and for a statement's reply before giving up with an
+   *  error: a database that went away (or a network that drops packets) makes calls fail, never hang. */
+  waitTimeoutMs?: number;
+}
 
 const APPLICATION_NAME = 'oned-emu';
 const DEFAULT_POOL_SIZE = 10;
@@ -48,8 +53,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) {
     throw new RangeError(`statementTimeoutMs must be a non-negative integer, got ${timeout}`);
   }
-  const connection = { connectionString: opts.url, application_name: APPLICATION_NAME, types: customTypes() };
-  const pool = new pg.Pool({ ...connection, max: poolSize, statement_timeout: timeout });
+  const wait = opts.waitTimeoutMs;
+  const connection: ConnectionConfig = { connectionString: opts.url, application_name: APPLICATION_NAME, types: customTypes(),
+    connectionTimeoutMillis: wait };
+  const pool = new pg.Pool({ ...connection, max: poolSize, statement_timeout: timeout, query_timeout: wait });
   // pg emits 'error' for idle pooled clients whose connection dropped; the pool discards them itself, and an
   // unhandled 'error' event would kill the process.
   pool.on('error', () => undefined);
@@ -59,10 +66,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     await pool.end();
     throw error;
   }
-  return new PostgresDatabase(pool, connection, timeout);
+  return new PostgresDatabase(pool, connection, timeout, wait);
 }
 
-type ConnectionConfig = { connectionString: string; application_name: string; types: pg.CustomTypesConfig };
+type ConnectionConfig = { connectionString: string; application_name: string; types: pg.CustomTypesConfig; connectionTimeoutMillis?: number };
 
 /**
  * Parameterised statements are prepared once per connection under a name, so PostgreSQL parses and plans the
@@ -125,10 +132,13 @@ class PostgresDatabase implements Database {
   readonly #idleTryLockClients: pg.Client[] = [];
   #closing: Promise<void> | undefined;
 
-  constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined) {
+  readonly #waitTimeoutMs: number | undefined;
+
+  constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined, waitTimeoutMs: number | undefined) {
     this.#pool = pool;
     this.#connection = connection;
     this.#statementTimeoutMs = statementTimeoutMs;
+    this.#waitTimeoutMs = waitTimeoutMs;
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
@@ -198,7 +208,9 @@ class PostgresDatabase implements Database {
     // A tick tries this lock every MANAGER_TIMER: its session is kept for the next try instead of connecting anew
     // (a new PostgreSQL backend costs milliseconds). It never has a statement_timeout, so it can be reused as is.
     const reused = this.#idleTryLockClients.pop();
-    let client = reused ?? await this.#openLockClient();
+    // Its statements never wait on anyone, so they may time out like the pool's: a tick never hangs on a dead link.
+    const open = () => this.#openLockClient(this.#waitTimeoutMs);
+    let client = reused ?? await open();
     let acquired = false;
     const tryLock = async () => (await client.query<{ acquired: boolean }>(
       'SELECT pg_try_advisory_lock($1::bigint) AS acquired', [key])).rows[0]?.acquired === true;
@@ -208,7 +220,7 @@ class PostgresDatabase implements Database {
       await this.#closeLockClient(client);
       // A kept session may have died while idle (server restart): one more try on a new one.
       if (!reused) throw error;
-      client = await this.#openLockClient();
+      client = await open();
       try {
         acquired = await tryLock();
       } catch (retryError) {
@@ -243,9 +255,9 @@ class PostgresDatabase implements Database {
    * Advisory locks get their own connection, outside the pool, so a long-held lock never starves the pool and a
    * blocking lock wait is not cut short by statement_timeout (applied only once the lock is held).
    */
-  async #openLockClient(): Promise<pg.Client> {
+  async #openLockClient(queryTimeoutMs?: number): Promise<pg.Client> {
     if (this.#closing) throw new Error('the database is closed');
-    const client = new pg.Client(this.#connection);
+    const client = new pg.Client({ ...this.#connection, query_timeout: queryTimeoutMs });
     // A dropped connection emits 'error'; the session (and its lock) is gone, and the next query on it rejects.
     client.on('error', () => undefined);
     await client.connect();
