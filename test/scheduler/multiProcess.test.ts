@@ -11,8 +11,10 @@ import { RpcClient } from '../support/rpcClient.js';
 
 /**
  * Several oned-emu processes on one PostgreSQL: one API process and two, then three, scheduler processes launch VM-level
- * scheduled backups under MAX_BACKUPS=5 and MAX_BACKUPS_HOST=2 while the database is watched; one scheduler is
- * killed with SIGKILL half way. Wall-clock time, so the run is sized to take well under a minute.
+ * scheduled backups under MAX_BACKUPS=5 and MAX_BACKUPS_HOST=2 while the database is watched (every 50 ms, four
+ * times a tick); with two, one scheduler is killed with SIGKILL a third of the way; with three, schedulers are
+ * killed at random moments and replaced until the end. Wall-clock time, so the run is sized to take well under a
+ * minute; `npm run chaos` runs 2 000 backups.
  */
 const SERVER_URL = process.env.TEST_DATABASE_URL;
 const CLI = resolve(fileURLToPath(import.meta.url), '../../../src/cli.js');
@@ -43,6 +45,7 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
   let watch: pg.Client;
   const procs: ChildProcess[] = [];
   let client: RpcClient;
+  let env: NodeJS.ProcessEnv;
 
   before(async () => {
     admin = new pg.Client({ connectionString: SERVER_URL });
@@ -51,7 +54,7 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
     const u = new URL(SERVER_URL!);
     u.pathname = `/${dbName}`;
     dbUrl = u.toString();
-    const env = { DATABASE_URL: dbUrl, ONEADMIN_PASSWORD: 'multi', MAX_BACKUPS: '5', MAX_BACKUPS_HOST: '2', MANAGER_TIMER: '0.2', MAX_CONN: '32' };
+    env = { DATABASE_URL: dbUrl, ONEADMIN_PASSWORD: 'multi', MAX_BACKUPS: '5', MAX_BACKUPS_HOST: '2', MANAGER_TIMER: '0.2', MAX_CONN: '32' };
     const api = start(['serve', '--port', '0', '--no-scheduler'], env);
     procs.push(api.child);
     const url = await waitFor('the API process', () => /listening on (http:\/\/[\d.]+:\d+\/RPC2)/.exec(readFileSync(api.log, 'utf8'))?.[1]);
@@ -69,7 +72,7 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
     await admin.end();
   });
 
-  it(`${vmCount} scheduled VM backups: no duplicate launch, limits held cloud-wide, all finished, one scheduler killed`, async () => {
+  it(`${vmCount} scheduled VM backups: no duplicate launch, limits held cloud-wide, all finished, schedulers killed`, async () => {
     const call = async (m: string, ...p: RpcValue[]) => {
       const r = (await client.call(m, SESSION, ...p)) as RpcValue[];
       assert.equal(r[0], true, `${m}: ${String(r[1])}`);
@@ -92,6 +95,22 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
     let maxActive = 0;
     let maxPerHost = 0;
     let killed = false;
+    let kills = 0;
+    let finishedAll = false;
+    // With three schedulers: kill one at random every 0.3-1.5 s and start a replacement, until the end.
+    const chaos = schedulers < 3 ? Promise.resolve() : (async () => {
+      let seed = 7;
+      const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+      while (!finishedAll) {
+        await new Promise((r) => setTimeout(r, 300 + random() * 1200));
+        if (finishedAll) break;
+        const alive = procs.slice(1).filter((p) => p.exitCode === null && p.signalCode === null);
+        const victim = alive[Math.floor(random() * alive.length)];
+        victim?.kill('SIGKILL');
+        kills++;
+        procs.push(start(['scheduler'], env).child);
+      }
+    })();
     const finished = await waitFor('every backup to finish', async () => {
       const active = await watch.query<{ hid: number; n: number }>(
         `SELECT (body->'history'->-1->>'hid')::int AS hid, count(*)::int AS n FROM vm_pool WHERE state = 3 AND lcm_state IN (69, 70) GROUP BY 1`);
@@ -99,15 +118,17 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
       maxActive = Math.max(maxActive, total);
       maxPerHost = Math.max(maxPerHost, ...active.rows.map((r) => r.n), 0);
       const done = await watch.query<{ n: number }>(`SELECT count(*)::int AS n FROM schedaction_pool WHERE type = 'VM' AND done > 0`);
-      if (!killed && done.rows[0].n >= vmCount / 3) {
+      if (!killed && schedulers < 3 && done.rows[0].n >= vmCount / 3) {
         killed = true;
         procs[1].kill('SIGKILL');
       }
       const images = await watch.query<{ n: number }>(`SELECT count(*)::int AS n FROM image_pool`);
       return images.rows[0].n >= vmCount && total === 0 ? images.rows[0].n : undefined;
-    }, 180000);
+    }, 180000).finally(() => { finishedAll = true; });
+    await chaos;
 
-    assert.ok(killed, 'a scheduler was killed half way');
+    if (schedulers < 3) assert.ok(killed, 'a scheduler was killed a third of the way');
+    else assert.ok(kills >= 2, `schedulers were killed and replaced (${kills} times)`);
     assert.ok(maxActive <= 5, `at most 5 backups at once cloud-wide (saw ${maxActive})`);
     assert.ok(maxPerHost <= 2, `at most 2 per host (saw ${maxPerHost})`);
     assert.equal(finished, vmCount, 'one backup image per VM');
