@@ -73,30 +73,30 @@ type BodyResult =
   | { kind: 'aborted' };
 
 /**
- * Reads the body up to `limit` bytes. Past the limit it stops reading (the socket is paused, nothing more is
- * buffered) so that an oversized upload costs neither memory nor bandwidth.
+ * Reads the body, keeping at most `limit` bytes. Past the limit (or when Content-Length already says so) the rest is
+ * read and thrown away, and only then is the request reported too large: a reply sent while body bytes are still
+ * unread would end in a connection reset once the connection closes, and clients that send the whole body before
+ * reading (Ruby's, Python's) would lose the fault with it. TIMEOUT bounds how long that takes.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.resolve({ kind: 'tooLarge', text: `XML-RPC request too large (${declared} bytes)` });
-  }
+  let tooLarge = declared !== undefined && Number(declared) > limit
+    ? `XML-RPC request too large (${declared} bytes)` : undefined;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge !== undefined) return;
       size += chunk.length;
       if (size > limit) {
-        req.off('data', onData);
-        req.pause();
         chunks.length = 0;
-        resolve({ kind: 'tooLarge', text: `XML-RPC request too large.  Max allowed is ${limit} bytes` });
+        tooLarge = `XML-RPC request too large.  Max allowed is ${limit} bytes`;
         return;
       }
       chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve({ kind: 'complete', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }));
+    });
+    req.once('end', () => resolve(tooLarge !== undefined ? { kind: 'tooLarge', text: tooLarge }
+      : { kind: 'complete', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }));
     // After 'end' this is a no-op: a promise settles once.
     req.once('close', () => resolve({ kind: 'aborted' }));
   });
@@ -136,11 +136,11 @@ export async function startRpcServer(handler: RpcHandler, opts: HttpOptions): Pr
     }
   };
 
-  const sendXml = (res: ServerResponse, xml: string, closeConnection = false) => {
+  const sendXml = (res: ServerResponse, xml: string) => {
     if (res.destroyed || res.writableEnded) return; // the client went away meanwhile
     const body = Buffer.from(xml, 'utf8');
     const headers: Record<string, string | number> = { 'Content-Type': XML_CONTENT_TYPE, 'Content-Length': body.length };
-    if (closeConnection || closing || opts.keepAliveTimeoutS === 0) headers.Connection = 'close';
+    if (closing || opts.keepAliveTimeoutS === 0) headers.Connection = 'close';
     res.writeHead(200, headers);
     res.end(body);
   };
@@ -164,8 +164,7 @@ export async function startRpcServer(handler: RpcHandler, opts: HttpOptions): Pr
     const result = await readBody(req, opts.messageSize);
     if (result.kind === 'aborted') return;
     if (result.kind === 'tooLarge') {
-      // Connection: close makes Node end and destroy the socket once the reply is out; the unread rest is dropped.
-      sendXml(res, encodeFault(FAULT.LIMIT, result.text), true);
+      sendXml(res, encodeFault(FAULT.LIMIT, result.text));
       return;
     }
     await processing.acquire();
