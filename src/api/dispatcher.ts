@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { ErrorCode, failureMessage, OneError } from '../domain/errors.js';
 import type { DecodedCall } from '../rpc/codec.js';
 import type { RpcHandler } from '../rpc/http.js';
+import { RpcFault } from '../rpc/faults.js';
 import { checkParameters, emptyParameterList, methodNotDefined, MethodRegistry } from '../rpc/registry.js';
 import { describeType, RpcDouble, RpcEscapedString, RpcI8, type RpcValue } from '../rpc/values.js';
 import type { ApiMethod, App, Request } from './app.js';
@@ -77,6 +78,8 @@ export function createDispatcher(app: App, registry: MethodRegistry<ApiMethod>):
       app.log.debug('ReM', `Req:${req4} UID:${caller.uid} ${method.name} result SUCCESS${logValue(value)}`);
       return success(value);
     } catch (err) {
+      // A fault raised by the method body (xmlrpc-c's own checks on what oned reads late) goes out as that fault.
+      if (err instanceof RpcFault) throw err;
       let oneError: OneError;
       if (err instanceof OneError) {
         oneError = err;

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { FAULT, RpcFault } from '../../src/rpc/faults.js';
 import { RpcI8, type RpcValue } from '../../src/rpc/values.js';
 import { backends } from '../support/backends.js';
 import { ONEADMIN_PASSWORD, okXml, startTestCloud, TEST_EPOCH_S, type TestCloud } from '../support/cloud.js';
@@ -54,6 +55,12 @@ for (const backend of backends()) {
       assert.equal((await cloud.call(m, 'é'.repeat(64), 'p', ''))[0], true);
       assert.deepEqual(await cloud.call(m, 'oneadmin', 'p', ''), fail(m, 'NAME is already taken by USER 0.', 8192));
       assert.equal((await cloud.call(m, 'ldapuser', '', 'ldap'))[0], true, 'ldap needs no password');
+    });
+
+    it('allocate with a group array holding a non-integer: xmlrpc-c\'s -500 fault, and no user', async () => {
+      await assert.rejects(cloud.call('one.user.allocate', 'dora', 'pw', '', [1, 'x']), (e: unknown) => e instanceof RpcFault
+        && e.code === FAULT.INTERNAL && e.message.endsWith('did not complete at all.  Not integer type.  See type() method'));
+      assert.doesNotMatch(okXml(await cloud.call('one.userpool.info')), /<NAME>dora<\/NAME>/);
     });
 
     it('allocate with a group array: first is primary; a user created by a group member lands in its group', async () => {
