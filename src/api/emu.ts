@@ -2,7 +2,7 @@ import { isAdmin } from '../domain/authorization.js';
 import { backupProgress } from '../domain/backupProgress.js';
 import { actionError, authorizationError } from '../domain/errors.js';
 import { ManualClock, nowSeconds } from '../clock.js';
-import { RpcDouble, type RpcValue } from '../rpc/values.js';
+import { INT32_MAX, RpcDouble, type RpcValue } from '../rpc/values.js';
 import { runningBackups, type RunningBackup } from '../store/runningBackups.js';
 import type { ApiMethod, Request } from './app.js';
 
@@ -56,6 +56,10 @@ export const emuMethods: ApiMethod[] = [
       manualClock(req);
       const seconds = num(p[1]);
       if (seconds < 0) throw actionError('The emulated clock only moves forward');
+      // Epochs travel as <i4>: past this one emu.clock.* could not answer at all.
+      if (nowSeconds(req.app.clock) + seconds > INT32_MAX) {
+        throw actionError(`The emulated clock cannot go past ${INT32_MAX} (2038-01-19 03:14:07 UTC), the last epoch XML-RPC carries`);
+      }
       return scheduler(req).advance(seconds);
     },
   },

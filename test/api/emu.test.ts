@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RpcDouble, RpcI8, type RpcValue } from '../../src/rpc/values.js';
+import { INT32_MAX, RpcDouble, RpcI8, type RpcValue } from '../../src/rpc/values.js';
 import { backends } from '../support/backends.js';
 import { startTestCloud, TEST_EPOCH_S, type TestCloud } from '../support/cloud.js';
 
@@ -59,6 +59,23 @@ for (const backend of backends()) {
       await call('emu.scheduler.tick');
       const { BACKUPS } = await progress();
       assert.deepEqual(BACKUPS.map((b) => [b.VM_ID, b.BACKUPJOB_ID, b.SIZE_MB, b.ENDS as number - (b.STARTED as number)]), [[vm, job, 3400, 20]]);
+    });
+  });
+
+  describe(`emu.* clock methods (${backend.name})`, () => {
+    let cloud: TestCloud;
+    before(async () => { cloud = await startTestCloud(backend); });
+    after(async () => { await cloud.stop(); });
+
+    it('emu.clock.advance stops at the last epoch an <i4> carries, so emu.clock.* can always answer', async () => {
+      const tooFar = [false, `[emu.clock.advance] The emulated clock cannot go past ${INT32_MAX} (2038-01-19 03:14:07 UTC), `
+        + 'the last epoch XML-RPC carries', 0x800, -1, new RpcI8(-1n)];
+      assert.deepEqual(await cloud.call('emu.clock.advance', INT32_MAX), tooFar);
+      assert.deepEqual(await cloud.call('emu.clock.get'), [true, T0, 0], 'the clock did not move');
+      assert.deepEqual(await cloud.call('emu.clock.advance', INT32_MAX - T0), [true, INT32_MAX, 0]);
+      assert.deepEqual(await cloud.call('emu.scheduler.tick'), [true, INT32_MAX, 0]);
+      assert.deepEqual(await cloud.call('emu.clock.advance', 1), tooFar);
+      assert.deepEqual(await cloud.call('emu.clock.get'), [true, INT32_MAX, 0]);
     });
   });
 }
