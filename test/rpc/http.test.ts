@@ -289,6 +289,23 @@ describe('connections and limits', () => {
     assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
   });
 
+  it('drops a connection that sends nothing within TIMEOUT, and lets a call run longer than TIMEOUT', async () => {
+    const { server, client } = await start(async () => {
+      await sleep(1500);
+      return [true, 'slow', 0];
+    }, { timeoutS: 1 });
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const started = Date.now();
+    const closed = Promise.race([new Promise((resolve) => socket.once('close', resolve)), sleep(4000)]);
+    assert.deepEqual(await client.call('slow'), [true, 'slow', 0]);
+    await closed;
+    const elapsed = Date.now() - started;
+    socket.destroy();
+    assert.ok(elapsed >= 900 && elapsed < 4000, `closed after ${elapsed} ms`);
+  });
+
   it('close() waits for a call in progress, answers it, then stops accepting', async () => {
     let entered!: () => void;
     const handlerEntered = new Promise<void>((resolve) => { entered = resolve; });
