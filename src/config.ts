@@ -35,7 +35,8 @@ export const DEFAULTS: Config = {
   LISTEN_ADDRESS: '127.0.0.1',
   MESSAGE_SIZE: 16 * 1024 * 1024,
   MAX_CONN: 15,
-  MAX_CONN_BACKLOG: 15,
+  // oned's 15 drops new connections (a second's SYN retransmit) whenever a burst of clients connects at once.
+  MAX_CONN_BACKLOG: 511,
   KEEPALIVE_TIMEOUT: 15,
   KEEPALIVE_MAX_CONN: 30,
   TIMEOUT: 15,
