@@ -248,7 +248,10 @@ for (const backend of backends()) {
         + `${changedTables(initialChecksum, baseline).length === 0 ? '; unchanged overall' : ''}`);
       t.diagnostic(`memory: RSS ${mb(memoryAtStart.rss)} at start, peak ${mb(peak)}, ${mb(memoryAtEnd.rss)} at end; `
         + `heap after GC ${mb(heapAfterFixed)} after the fixed bodies, ${mb(memoryAtEnd.heapUsed)} at end`);
-      t.diagnostic(`RSS every ${MEMORY_EVERY} bodies (MB): ${rssSamples.map((r) => (r / MB).toFixed(0)).join(' ')}`);
+      if (rssSamples.length > 0) {
+        t.diagnostic(`RSS every ${MEMORY_EVERY} bodies: ${mb(rssSamples[0])} first, ${mb(Math.min(...rssSamples))} to `
+          + `${mb(Math.max(...rssSamples))}, ${mb(rssSamples[rssSamples.length - 1])} last`);
+      }
       t.diagnostic(`unexpected exceptions logged by the server: ${unexpected.count}; Object.prototype keys: ${unexpected.polluted.length}`);
 
       assert.deepEqual(problems, []);
