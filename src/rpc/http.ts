@@ -4,7 +4,7 @@
  * MAX_CONN (here: calls processed at once) and a hard cap on open sockets.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { decodeCall, encodeFault, encodeResponse, type DecodedCall } from './codec.js';
 import { FAULT, RpcFault, UNEXPECTED_ERROR_TEXT } from './faults.js';
 import type { RpcValue } from './values.js';
@@ -202,13 +202,7 @@ export async function startRpcServer(handler: RpcHandler, opts: HttpOptions): Pr
       + `It is not the one you requested: '${path}'.`);
   };
 
-  // Node times a request from its first byte (headersTimeout, requestTimeout): a connection that never sends one would
-  // hold a socket for ever, and maxSockets of them would lock every client out. Its socket gets TIMEOUT of idleness
-  // until its first request arrives; from then on Node's timeouts and KEEPALIVE_TIMEOUT apply (and a call may take
-  // longer than TIMEOUT).
-  server.on('connection', (socket: Socket) => socket.setTimeout(opts.timeoutS * 1000));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    req.socket.setTimeout(0);
     try {
       route(req, res);
     } catch (err) {

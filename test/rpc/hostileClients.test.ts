@@ -54,6 +54,7 @@ function slowClients(port: number, count: number): { stop(): SlowReport } {
     socket.setNoDelay(true);
     report.connections++;
     socket.on('error', () => undefined);
+    socket.resume(); // read the server's 408 and FIN, or a silent client would never see its connection closed
     socket.on('connect', () => {
       open.set(socket, { kind, since: Date.now() });
       report.mostOpenAtOnce = Math.max(report.mostOpenAtOnce, open.size);

@@ -296,6 +296,7 @@ describe('connections and limits', () => {
     }, { timeoutS: 1 });
     const socket = net.connect(server.port, '127.0.0.1');
     socket.on('error', () => undefined);
+    socket.resume(); // a paused socket would not notice the server's FIN
     await new Promise((resolve) => socket.once('connect', resolve));
     const started = Date.now();
     const closed = Promise.race([new Promise((resolve) => socket.once('close', resolve)), sleep(4000)]);
