@@ -157,12 +157,15 @@ export async function startRpcServer(handler: RpcHandler, opts: HttpOptions): Pr
   };
 
   const handleCall = async (req: IncomingMessage, res: ServerResponse) => {
+    const result = await readBody(req, opts.messageSize);
+    if (result.kind === 'aborted') return;
+    // In progress from when the body is in until the reply is out: close() waits for these, not for requests still
+    // arriving (Node stops timing those out once the server closes, so a slow client would hold shutdown for ever).
+    // Counted before any I/O callback can run, so the socket cannot have closed unseen.
     callsInProgress++;
     res.once('close', () => {
       if (--callsInProgress === 0) onIdle?.();
     });
-    const result = await readBody(req, opts.messageSize);
-    if (result.kind === 'aborted') return;
     if (result.kind === 'tooLarge') {
       sendXml(res, encodeFault(FAULT.LIMIT, result.text));
       return;

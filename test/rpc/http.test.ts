@@ -329,4 +329,17 @@ describe('connections and limits', () => {
     await assert.rejects(late.call('m'), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
     late.close();
   });
+
+  it('close() does not wait for a request whose body is still arriving', async () => {
+    const { server } = await start(echo);
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n<methodCall>');
+    await sleep(100); // the request reaches the server
+    const closed = await Promise.race([server.close().then(() => 'closed'), sleep(3000).then(() => 'still waiting')]);
+    socket.destroy();
+    assert.equal(closed, 'closed');
+  });
 });
