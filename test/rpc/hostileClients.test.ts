@@ -27,6 +27,7 @@ const BODY_MB = Number(process.env.HOSTILE_BODY_MB ?? 256);
 /** Each slow client sends one byte this often. */
 const DRIBBLE_MS = 200;
 const ANSWER_WITHIN_MS = 1000;
+const GIVE_UP_MS = 10_000;
 /** Node checks request and header timeouts once a second (http.ts), so a slow client lasts up to TIMEOUT + 1 s. */
 const CUT_OFF_SLACK_MS = 1500;
 const MB = 1024 * 1024;
@@ -47,15 +48,18 @@ interface SlowReport {
  */
 function slowClients(port: number, count: number): { stop(): SlowReport } {
   const open = new Map<net.Socket, { kind: SlowKind; since: number }>();
+  const all = new Set<net.Socket>();
   const report: SlowReport = { connections: 0, mostOpenAtOnce: 0, lifetimesMs: { headers: [], body: [], silent: [] } };
   let running = true;
   const connect = (kind: SlowKind) => {
     const socket = net.connect(port, '127.0.0.1');
+    all.add(socket);
     socket.setNoDelay(true);
     report.connections++;
     socket.on('error', () => undefined);
     socket.resume(); // read the server's 408 and FIN, or a silent client would never see its connection closed
     socket.on('connect', () => {
+      if (!running) return socket.destroy();
       open.set(socket, { kind, since: Date.now() });
       report.mostOpenAtOnce = Math.max(report.mostOpenAtOnce, open.size);
       if (kind === 'headers') socket.write('POST /RPC2 HTTP/1.1\r\nHost: x\r\nX-Slow: ');
@@ -64,6 +68,7 @@ function slowClients(port: number, count: number): { stop(): SlowReport } {
     socket.on('close', () => {
       const entry = open.get(socket);
       open.delete(socket);
+      all.delete(socket);
       if (!running) return;
       if (entry) report.lifetimesMs[kind].push(Date.now() - entry.since);
       connect(kind);
@@ -77,7 +82,8 @@ function slowClients(port: number, count: number): { stop(): SlowReport } {
     stop() {
       running = false;
       clearInterval(dribble);
-      for (const socket of open.keys()) socket.destroy();
+      // Those still connecting too: left alone they would connect later and hold a request open.
+      for (const socket of all) socket.destroy();
       return report;
     },
   };
@@ -154,7 +160,9 @@ for (const backend of backends()) {
           const [method, ...params] = calls[i % calls.length];
           const client = i % 2 === 0 ? keptAlive : perCall;
           const started = performance.now();
-          const reply = (await client.call(method, ONEADMIN, ...params)) as RpcValue[];
+          // Bounded, so that a server that stops answering fails the test instead of hanging it.
+          const reply = await Promise.race([client.call(method, ONEADMIN, ...params) as Promise<RpcValue[]>,
+            sleep(GIVE_UP_MS).then(() => [false, `no answer within ${GIVE_UP_MS} ms`])]);
           latencies.push(performance.now() - started);
           if (reply[0] !== true) wrong.push(`${method}: ${String(reply[1])}`);
           await sleep(20);
