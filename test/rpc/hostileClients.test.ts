@@ -23,7 +23,7 @@ const CLIENTS = Number(process.env.HOSTILE_CLIENTS ?? 500);
 const SECONDS = Number(process.env.HOSTILE_SECONDS ?? 6);
 /** TIMEOUT of the server under test: short by default so that the run sees slow clients cut off and coming back. */
 const TIMEOUT_S = Number(process.env.HOSTILE_TIMEOUT ?? 2);
-const BODY_MB = Number(process.env.HOSTILE_BODY_MB ?? 256);
+const BODY_MB = Number(process.env.HOSTILE_BODY_MB ?? 512);
 /** Each slow client sends one byte this often. */
 const DRIBBLE_MS = 200;
 const ANSWER_WITHIN_MS = 1000;
@@ -31,6 +31,8 @@ const GIVE_UP_MS = 10_000;
 /** Node checks request and header timeouts once a second (http.ts), so a slow client lasts up to TIMEOUT + 1 s. */
 const CUT_OFF_SLACK_MS = 1500;
 const MB = 1024 * 1024;
+/** How much the server's peak RSS may grow while it refuses an oversized body. */
+const HELD_BUDGET = 6 * DEFAULTS.MESSAGE_SIZE;
 
 type SlowKind = 'headers' | 'body' | 'silent';
 const KINDS: SlowKind[] = ['headers', 'body', 'silent'];
@@ -191,7 +193,8 @@ for (const backend of backends()) {
       }
     });
 
-    it(`a ${BODY_MB} MB body over MESSAGE_SIZE (${DEFAULTS.MESSAGE_SIZE / MB} MiB) is answered -509 and never held whole`, async (t) => {
+    it(`a ${BODY_MB} MB body over MESSAGE_SIZE (${DEFAULTS.MESSAGE_SIZE / MB} MiB) is answered -509, and the server's `
+      + `peak RSS grows by less than ${HELD_BUDGET / MB} MB`, async (t) => {
       await server.resetPeakRss();
       const before = await server.memory();
       const total = BODY_MB * MB;
@@ -205,7 +208,9 @@ for (const backend of backends()) {
         + `server RSS ${(before.rss / MB).toFixed(0)} MB before, peak ${(peak / MB).toFixed(0)} MB`);
       assert.deepEqual(declared, { code: FAULT.LIMIT, message: `XML-RPC request too large (${total} bytes)` });
       assert.deepEqual(chunked, { code: FAULT.LIMIT, message: `XML-RPC request too large.  Max allowed is ${DEFAULTS.MESSAGE_SIZE} bytes` });
-      assert.ok(growth < 2 * DEFAULTS.MESSAGE_SIZE, `the server's peak RSS grew by ${(growth / MB).toFixed(0)} MB`);
+      // The thrown-away rest passes through 64 KiB buffers that wait for the garbage collector: measured 0 to 52 MB
+      // for 256 MB to 1 GiB. A body held whole would pass the bound 5 (long mode: 10) times over.
+      assert.ok(growth < HELD_BUDGET, `the server's peak RSS grew by ${(growth / MB).toFixed(0)} MB`);
     });
   });
 }
