@@ -138,5 +138,7 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
     assert.ok(launches.rows.every((r) => r.n === 1), 'every VM was backed up exactly once');
     const stuck = await watch.query<{ n: number }>(`SELECT count(*)::int AS n FROM vm_backup_runs`);
     assert.equal(stuck.rows[0].n, 0);
+    process.stdout.write(`# ${schedulers} schedulers, ${vmCount} backups, ${schedulers < 3 ? 1 : kills} scheduler(s) killed: `
+      + `at most ${maxActive} active (limit 5), ${maxPerHost} on a host (limit 2), each VM backed up once, none left running\n`);
   });
 });
