@@ -82,6 +82,8 @@ describe('PostgreSQL going away and coming back', { skip: SERVER_URL ? false : '
       // The pool drops the broken connections and opens new ones on its own.
       ok(await cloud.call('one.backupjob.allocate', `NAME = "after-${mode}"`));
       assert.match(String((await cloud.call('one.backupjob.info', before))[1]), /<BACKUPJOB>/);
+      process.stdout.write(`# database ${mode}: info, allocate and update answered INTERNAL within ${WAIT_MS * 2 + 1000} ms, `
+        + 'nothing written, calls work again once it is back\n');
     });
   }
 
