@@ -25,7 +25,6 @@ export interface UnexpectedErrors { count: number; first: string[]; polluted: st
 export interface ServerProcess {
   url: string;
   port: number;
-  pid: number;
   /** False once the process has exited, for whatever reason. */
   alive(): boolean;
   /** How it ended, for messages: "running", "exit code 1", "signal SIGABRT". */
@@ -86,7 +85,6 @@ export async function startServerProcess(backend: Backend, config: Partial<Confi
   return {
     url: `http://127.0.0.1:${port}/RPC2`,
     port,
-    pid: child.pid as number,
     alive: () => child.exitCode === null && child.signalCode === null,
     status,
     stderr: () => stderr,
