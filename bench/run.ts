@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { decodeResponse, encodeCall } from '../src/rpc/codec.js';
 import type { RpcValue } from '../src/rpc/values.js';
-import { openDatabase } from '../src/store/database.js';
+import { openDatabase, type Database } from '../src/store/database.js';
 import { cloud, populate } from './data.js';
 import { schedulerBenchmarks } from './scheduler.js';
 
@@ -230,7 +230,7 @@ async function apiScenarios(backend: string, env: NodeJS.ProcessEnv): Promise<vo
  * A large cloud written in process (10 000 jobs, 100 000 VMs), then a server started on it: time to /ready, resident
  * memory, one.vmpool.info of 10 000 of those VMs (an id range) and of the whole pool.
  */
-async function largeCloudScenarios(backend: string, env: NodeJS.ProcessEnv, open: () => Promise<import('../src/store/database.js').Database>): Promise<void> {
+async function largeCloudScenarios(backend: string, env: NodeJS.ProcessEnv, open: () => Promise<Database>): Promise<void> {
   const db = await open();
   try {
     const c = await cloud(db, {});

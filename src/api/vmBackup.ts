@@ -4,7 +4,7 @@ import { objectAuth } from '../domain/poolObject.js';
 import { DatastoreType } from '../domain/image.js';
 import type { Datastore } from '../domain/datastore.js';
 import type { Vm } from '../domain/vm.js';
-import { closeCopyHistory, type Actor } from '../domain/vmLifecycle.js';
+import { closeCopyHistory, SCHEDULER_ACTOR, type Actor } from '../domain/vmLifecycle.js';
 import { Lcm, stateName, VmAction, VmState } from '../domain/vmState.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
@@ -106,7 +106,7 @@ export async function startVmBackup(app: App, who: BackupRequester, vmId: number
     await requireAuthorization(who.req, items);
   }
   const now = nowSeconds(app.clock);
-  const actor = 'req' in who ? { uid: who.req.caller.uid, gid: who.req.caller.gid, reqId: who.req.reqId } : { uid: 0, gid: 0, reqId: -1 };
+  const actor = 'req' in who ? { uid: who.req.caller.uid, gid: who.req.caller.gid, reqId: who.req.reqId } : SCHEDULER_ACTOR;
   await db.transaction(async (tx) => {
     const current = await lockedObject(tx, vmKind, vmId);
     await insertBackupRun(tx, enterBackup(app, current, plan, bjId, reset, actor, now));

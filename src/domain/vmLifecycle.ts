@@ -6,6 +6,9 @@ export interface ActionOutcome { releasesHost: boolean; becamePending: boolean }
 
 export interface Actor { uid: number; gid: number; reqId: number }
 
+/** oned's own actions (scheduled actions, backup jobs) run as oneadmin outside any request. */
+export const SCHEDULER_ACTOR: Actor = { uid: 0, gid: 0, reqId: -1 };
+
 const FAILURE_LCM = new Set([36, 37, 38, 39, 40, 41, 42, 44, 46, 47, 48, 49, 50, 61]);
 
 /** History::set_action: the current record remembers who asked for what. */

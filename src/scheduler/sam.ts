@@ -9,7 +9,7 @@ import { insertBackupRuns, type BackupRun } from './backupDriver.js';
 import { advanceSchedAction } from '../domain/schedTime.js';
 import type { SchedAction } from '../domain/schedAction.js';
 import { applyBackupConfig } from '../domain/vmBackups.js';
-import { performVmAction } from '../domain/vmLifecycle.js';
+import { performVmAction, SCHEDULER_ACTOR } from '../domain/vmLifecycle.js';
 import { VmState } from '../domain/vmState.js';
 import { ctime } from '../logger.js';
 import { backupJobTable } from '../store/backupJobs.js';
@@ -57,7 +57,7 @@ async function runVmAction(app: App, saId: number, vmId: number, now: number, op
       error = `[${sa.action}] Error getting virtual machine [${vmId}].`;
     } else {
       const host = currentHistory(vm)?.hid;
-      const outcome = performVmAction(vm, sa.action, now, { uid: 0, gid: 0, reqId: -1 });
+      const outcome = performVmAction(vm, sa.action, now, SCHEDULER_ACTOR);
       if (typeof outcome === 'string') {
         error = `[${sa.action}] Error performing action "${sa.action}": ${outcome}`;
       } else {
@@ -264,8 +264,6 @@ async function commitJobSteps(app: App, steps: JobStep[], settings: Map<number, 
     return launched;
   });
 }
-
-const SCHEDULER_ACTOR = { uid: 0, gid: 0, reqId: -1 };
 
 /** Jobs read per query while walking the top-priority list (most ticks stop at the first few: the slots fill). */
 const JOB_CHUNK = 32;

@@ -87,9 +87,8 @@ const NO_SPACE: Record<CapacityUse, string> = {
  * oned's capacity check (Datastore::get_avail_mb): when DATASTORE_CAPACITY_CHECK applies and `sizeMb` exceeds the
  * available space, throws ACTION with the text oned uses for that caller. NO_EXISTS (datastore) when it is missing.
  */
-export async function checkDatastoreCapacity(q: Queryable, dsId: number, sizeMb: number, use: CapacityUse = 'image',
-  known?: Datastore): Promise<void> {
-  const ds = known ?? await existingDatastore(q, dsId);
+export async function checkDatastoreCapacity(q: Queryable, dsId: number, sizeMb: number, use: CapacityUse = 'image'): Promise<void> {
+  const ds = await existingDatastore(q, dsId);
   checkCapacityOf(ds, await imagesMbOf(q, dsId), sizeMb, use);
 }
 

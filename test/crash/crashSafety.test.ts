@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { RpcValue } from '../../src/rpc/values.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { mulberry32 } from '../support/random.js';
 import { RpcClient } from '../support/rpcClient.js';
 
 /**
@@ -21,18 +22,6 @@ const KILLS = Number(process.env.CRASH_KILLS ?? 5);
 const SEED = Number(process.env.CRASH_SEED ?? 20261126);
 const CLI = resolve(fileURLToPath(import.meta.url), '../../../src/cli.js');
 const SESSION = 'oneadmin:crash';
-
-/** mulberry32: the kill moments and the workload's choices are reproducible from CRASH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Target { name: string; env: NodeJS.ProcessEnv; open(): Promise<Database>; dispose(): Promise<void> }
 
@@ -151,7 +140,8 @@ for (const targetName of ['pglite', 'postgres'] as const) {
       after(async () => { await target.dispose(); });
 
       it('acknowledged writes survive, nothing is half written, every backup finishes, a due schedule fires once', async () => {
-        const random = prng(SEED);
+        // The kill moments and the workload's choices replay from CRASH_SEED.
+        const random = mulberry32(SEED);
         const ledger = new Ledger();
         let server = await startServer(target.env);
         const call = async (method: string, ...p: RpcValue[]) => {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { RpcValue } from '../../src/rpc/values.js';
+import { mulberry32 } from '../support/random.js';
 import { RpcClient } from '../support/rpcClient.js';
 
 /**
@@ -99,8 +100,7 @@ for (const [schedulers, vmCount] of [[2, Math.ceil(VMS / 4)], [3, VMS]] as const
     let finishedAll = false;
     // With three schedulers: kill one at random every 0.3-1.5 s and start a replacement, until the end.
     const chaos = schedulers < 3 ? Promise.resolve() : (async () => {
-      let seed = 7;
-      const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+      const random = mulberry32(7);
       while (!finishedAll) {
         await new Promise((r) => setTimeout(r, 300 + random() * 1200));
         if (finishedAll) break;

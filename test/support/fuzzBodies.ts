@@ -11,6 +11,7 @@ import { encodeCall, escapeText } from '../../src/rpc/codec.js';
 import { FAULT } from '../../src/rpc/faults.js';
 import { parameterTypes, type MethodSignature } from '../../src/rpc/registry.js';
 import { INT32_MAX, INT32_MIN, RpcDateTime, RpcDouble, RpcI8, type RpcValue } from '../../src/rpc/values.js';
+import { mulberry32 } from './random.js';
 
 export type FuzzKind =
   | 'special' | 'call' | 'mutated' | 'bad-session' | 'unknown-method' | 'truncated' | 'bytes' | 'tags' | 'garbage';
@@ -43,18 +44,6 @@ export interface FuzzContext {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Randomness
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;
