@@ -9,7 +9,7 @@ import { Lcm, stateName, VmAction, VmState } from '../domain/vmState.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { backedUpDisks, backupDuration, cancelBackupRun, completeBackupRuns, getBackupRun, insertBackupRun, type BackupRun } from '../scheduler/backupDriver.js';
-import { checkCapacityOf, datastoreTable, imagesMbOf } from '../store/datastores.js';
+import { checkCapacityOf, datastoreWithUsage } from '../store/datastores.js';
 import { imageTable } from '../store/images.js';
 import { vmTable } from '../store/vms.js';
 import type { Queryable } from '../store/database.js';
@@ -49,12 +49,15 @@ export async function planVmBackup(q: Queryable, vm: Vm, dsIdParam: number, rese
     if (!image) throw noExists('IMAGE', chain);
     dsId = image.datastoreId;
   }
-  if (dsId >= 0 && !cache.datastores.has(dsId)) cache.datastores.set(dsId, await datastoreTable.get(q, dsId));
+  if (dsId >= 0 && !cache.datastores.has(dsId)) {
+    const read = await datastoreWithUsage(q, dsId);
+    cache.datastores.set(dsId, read?.ds);
+    if (read) cache.imagesMb.set(dsId, read.imagesMb);
+  }
   const ds = dsId >= 0 ? cache.datastores.get(dsId) : undefined;
   if (!ds) throw noExists('DATASTORE', dsId);
   if (ds.type !== DatastoreType.BACKUP_DS) throw actionError('Datastore needs to be of type BACKUP');
   const sizeMb = backedUpDisks(vm).reduce((s, d) => s + d.size, 0);
-  if (!cache.imagesMb.has(dsId)) cache.imagesMb.set(dsId, await imagesMbOf(q, dsId));
   checkCapacityOf(ds, cache.imagesMb.get(dsId)!, sizeMb, 'backup');
   return { dsId, ds, sizeMb };
 }

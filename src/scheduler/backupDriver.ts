@@ -11,7 +11,7 @@ import type { BackupJob } from '../domain/backupJob.js';
 import type { Datastore } from '../domain/datastore.js';
 import { backupJobTable } from '../store/backupJobs.js';
 import type { Queryable } from '../store/database.js';
-import { checkCapacityOf, datastoreTable, imagesMbOf } from '../store/datastores.js';
+import { checkCapacityOf, datastoreWithUsage, imagesMbOf } from '../store/datastores.js';
 import { noExists, OneError } from '../domain/errors.js';
 import { deleteImages, imageTable } from '../store/images.js';
 import { nextOids, returnOids } from '../store/poolControl.js';
@@ -111,7 +111,11 @@ class Completions {
   private reservedIds: number[] = [];
 
   async datastore(id: number): Promise<Datastore | undefined> {
-    if (!this.datastores.has(id)) this.datastores.set(id, await datastoreTable.get(this.tx, id));
+    if (!this.datastores.has(id)) {
+      const read = await datastoreWithUsage(this.tx, id);
+      this.datastores.set(id, read?.ds);
+      if (read) this.storedMb.set(id, read.imagesMb);
+    }
     return this.datastores.get(id);
   }
 

@@ -11,8 +11,9 @@
  * Parameters use $1..$n on both. For a json/jsonb parameter pass a JSON string (or a plain object): `pg` turns a
  * JS array into a PostgreSQL array literal, so an array meant as JSON must be JSON.stringify'ed by the caller.
  *
- * `query(sql)` WITHOUT parameters uses the simple query protocol on both backends, so `sql` may hold several
- * statements; the result is the last statement's. With parameters, `sql` must be a single statement.
+ * `query(sql)` WITHOUT a parameter array uses the simple query protocol on both backends, so `sql` may hold several
+ * statements; the result is the last statement's. With one (even `[]`), `sql` must be a single statement, and on
+ * PostgreSQL it is prepared once per connection: pass `[]` for a hot statement that takes no parameters.
  *
  * Inside `transaction(fn)`, use only the `tx` handle: calling the Database's own query()/transaction() from within
  * fn throws (on PGlite's single connection it would wait for the running transaction forever; on PostgreSQL it

@@ -6,7 +6,7 @@ import { UNLOCKED } from '../domain/lock.js';
 import { permissionsFromOctal } from '../domain/permissions.js';
 import { Template } from '../domain/template.js';
 import type { Queryable } from './database.js';
-import { commonBody, commonFromRow, PoolTable } from './poolTable.js';
+import { commonBody, commonFromRow, PoolTable, type PoolRow } from './poolTable.js';
 import { templateFromJson, templateToJson, type TemplateJson } from './templateJson.js';
 
 interface DatastoreBody {
@@ -60,6 +60,14 @@ async function existingDatastore(q: Queryable, dsId: number): Promise<Datastore>
   const ds = await datastoreTable.get(q, dsId);
   if (!ds) throw noExists('DATASTORE', dsId);
   return ds;
+}
+
+/** A datastore and its image megabytes in one read: what every backup's capacity check needs. */
+export async function datastoreWithUsage(q: Queryable, dsId: number): Promise<{ ds: Datastore; imagesMb: number } | undefined> {
+  const { rows } = await q.query<PoolRow & { mb: string | number }>(
+    `SELECT d.oid, d.name, d.uid, d.gid, d.body, COALESCE(u.images_mb, 0)::bigint AS mb
+     FROM datastore_pool d LEFT JOIN datastore_usage u ON u.ds_id = d.oid WHERE d.oid = $1`, [dsId]);
+  return rows[0] && { ds: datastoreTable.fromRow(rows[0]), imagesMb: Number(rows[0].mb) };
 }
 
 /** Megabytes of the datastore's images (datastore_usage, kept by a trigger on image_pool). */

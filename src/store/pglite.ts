@@ -34,10 +34,10 @@ export async function openPglite(opts: PgliteOptions): Promise<Database> {
 
 type PgliteResults = { rows: unknown[]; rowCount?: number };
 
-/** Without parameters the simple protocol is used (several statements allowed), as `pg` does. */
+/** Without a parameter array the simple protocol is used (several statements allowed), as `pg` does. */
 async function runOn(target: PGlite | Transaction, sql: string, params: unknown[] | undefined): Promise<QueryResult<never>> {
   let result: PgliteResults | undefined;
-  if (params && params.length > 0) {
+  if (params !== undefined) {
     result = await target.query(sql, params);
   } else {
     const results = await target.exec(sql);

@@ -63,13 +63,17 @@ export class PoolTable<T extends PoolObject> {
     await q.query(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE oid = $1`, [o.id, ...Object.values(cols)]);
   }
 
-  /** save() of several objects in one statement. */
+  /**
+   * save() of several objects in one statement. The ids are also given as an array: the planner cannot see how many
+   * rows the JSON holds and would otherwise join it against a scan of the whole table.
+   */
   async saveMany(q: Queryable, objects: readonly T[]): Promise<void> {
     if (objects.length === 0) return;
     const rows = objects.map((o) => ({ oid: o.id, ...this.rowColumns(o) }));
     const sets = Object.keys(rows[0]).filter((c) => c !== 'oid').map((c) => `${c} = r.${c}`);
     await q.query(`UPDATE ${this.table} t SET ${sets.join(', ')}
-      FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb) r WHERE t.oid = r.oid`, [JSON.stringify(rows)]);
+      FROM jsonb_populate_recordset(NULL::${this.table}, $1::jsonb) r WHERE t.oid = ANY($2::int[]) AND t.oid = r.oid`,
+    [JSON.stringify(rows), objects.map((o) => o.id)]);
   }
 
   /** insert() of several objects in one statement. */

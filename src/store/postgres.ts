@@ -88,9 +88,9 @@ function statementName(sql: string): string | undefined {
   return name;
 }
 
-/** Without parameters pg uses the simple protocol (several statements allowed, one result each): keep the last. */
+/** Without a parameter array pg uses the simple protocol (several statements allowed, one result each): keep the last. */
 async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unknown[] | undefined): Promise<QueryResult<never>> {
-  const raw: pg.QueryResult | pg.QueryResult[] = params && params.length > 0
+  const raw: pg.QueryResult | pg.QueryResult[] = params !== undefined
     ? await target.query({ text: sql, values: params, name: statementName(sql) })
     : await target.query(sql);
   const result = Array.isArray(raw) ? raw[raw.length - 1] : raw;

@@ -41,8 +41,9 @@ export async function getSchedActions(q: Queryable, ids: readonly number[], forU
 export async function saveSchedActions(tx: Queryable, actions: readonly SchedAction[]): Promise<void> {
   if (actions.length === 0) return;
   await tx.query(`UPDATE schedaction_pool t SET body = r.body, time = r.time, done = r.done
-    FROM jsonb_to_recordset($1::jsonb) AS r(oid integer, body jsonb, time bigint, done bigint) WHERE t.oid = r.oid`,
-  [JSON.stringify(actions.map((sa) => ({ oid: sa.id, body: bodyOf(sa), time: sa.time, done: sa.done })))]);
+    FROM jsonb_to_recordset($1::jsonb) AS r(oid integer, body jsonb, time bigint, done bigint)
+    WHERE t.oid = ANY($2::int[]) AND t.oid = r.oid`,
+  [JSON.stringify(actions.map((sa) => ({ oid: sa.id, body: bodyOf(sa), time: sa.time, done: sa.done }))), actions.map((sa) => sa.id)]);
 }
 
 export async function deleteSchedActions(tx: Queryable, ids: readonly number[]): Promise<void> {

@@ -7,7 +7,7 @@ import type { Queryable } from './database.js';
 export async function activeBackupsByHost(q: Queryable): Promise<Map<number, number>> {
   const { rows } = await q.query<{ hid: number | null; n: number }>(
     `SELECT (body->'history'->-1->>'hid')::int AS hid, count(*)::int AS n FROM vm_pool
-     WHERE state = 3 AND lcm_state IN (69, 70) GROUP BY 1`);
+     WHERE state = 3 AND lcm_state IN (69, 70) GROUP BY 1`, []);
   return new Map(rows.map((r) => [r.hid ?? -1, r.n]));
 }
 
@@ -15,7 +15,7 @@ export async function activeBackupsByHost(q: Queryable): Promise<Map<number, num
 export async function topPriorityJobIds(q: Queryable): Promise<number[]> {
   const { rows } = await q.query<{ oid: number }>(
     `SELECT oid FROM backupjob_pool WHERE outdated_vms > 0
-       AND priority = (SELECT max(priority) FROM backupjob_pool WHERE outdated_vms > 0) ORDER BY oid`);
+       AND priority = (SELECT max(priority) FROM backupjob_pool WHERE outdated_vms > 0) ORDER BY oid`, []);
   return rows.map((r) => r.oid);
 }
 
@@ -31,7 +31,7 @@ export async function schedulerOutlook(q: Queryable, maxBackups: number):
             (SELECT min(ends_at) FROM vm_backup_runs) AS ends,
             EXISTS (SELECT 1 FROM vm_pool WHERE state = 1) AS pending,
             EXISTS (SELECT 1 FROM backupjob_pool WHERE outdated_vms > 0) AS outdated,
-            (SELECT count(*)::int FROM vm_pool WHERE state = 3 AND lcm_state IN (69, 70)) AS active`);
+            (SELECT count(*)::int FROM vm_pool WHERE state = 3 AND lcm_state IN (69, 70)) AS active`, []);
   const r = rows[0];
   // OUTDATED VMs wait for a free slot: with all MAX_BACKUPS taken only a completion can change anything.
   const canLaunch = r.outdated && (maxBackups === 0 || r.active < maxBackups);

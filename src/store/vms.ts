@@ -29,6 +29,6 @@ export const vmTable = new PoolTable<Vm>(
 
 /** PENDING VMs in id order: what placement looks at each tick. */
 export async function pendingVmIds(q: Queryable): Promise<number[]> {
-  const { rows } = await q.query<{ oid: number }>(`SELECT oid FROM vm_pool WHERE state = 1 ORDER BY oid`);
+  const { rows } = await q.query<{ oid: number }>(`SELECT oid FROM vm_pool WHERE state = 1 ORDER BY oid`, []);
   return rows.map((r) => r.oid);
 }
