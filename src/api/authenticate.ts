@@ -6,12 +6,13 @@ import { tokenValid, type User } from '../domain/user.js';
 import { nowSeconds } from '../clock.js';
 import type { RpcValue } from '../rpc/values.js';
 import { groupNames } from '../store/groups.js';
-import { getUserByName, saveUser } from '../store/users.js';
+import { userToAuthenticate } from '../store/userCache.js';
+import { saveUser } from '../store/users.js';
 import type { App } from './app.js';
 
 export type AuthOutcome = { caller: Caller } | { reason: string | null };
 
-function callerOf(app: App, user: User, egid: number, egidName: string | undefined): Caller {
+function callerOf(app: App, user: Readonly<User>, egid: number, egidName: string | undefined): Caller {
   const scoped = egid >= 0;
   return {
     uid: user.id,
@@ -37,7 +38,7 @@ export async function authenticate(app: App, session: RpcValue | undefined): Pro
   const badName = invalidNameReason(username, USER_GROUP_EXTRA_FORBIDDEN);
   if (badName) return { reason: `User is invalid, ${badName}` };
 
-  const user = await getUserByName(app.db, username);
+  const user = await userToAuthenticate(app.db, username);
   if (!user) return { reason: `Auth Error: Authentication driver 'default' not available` };
   if (!user.enabled) return { reason: `User ${username} is disabled` };
   if (user.authDriver.startsWith('server')) return { reason: 'Wrong token format' };
@@ -48,10 +49,7 @@ export async function authenticate(app: App, session: RpcValue | undefined): Pro
     if (!tokenValid(token, now)) return { reason: 'Token has expired.' };
     if (token.egid >= 0) {
       if (!user.groups.includes(token.egid)) {
-        await app.db.transaction(async (tx) => {
-          user.loginTokens = user.loginTokens.filter((t) => t !== token);
-          await saveUser(tx, user);
-        });
+        await app.db.transaction((tx) => saveUser(tx, { ...user, loginTokens: user.loginTokens.filter((t) => t !== token) }));
         return { reason: 'Token sets an EGID no longer part of user group list' };
       }
       const names = await groupNames(app.db, [token.egid]);
@@ -65,8 +63,7 @@ export async function authenticate(app: App, session: RpcValue | undefined): Pro
   if (sameDigest(sha256Hex(secret), user.password)) return { caller: callerOf(app, user, -1, undefined) };
   if (sameDigest(sha1Hex(secret), user.password)) {
     // Passwords stored by old OpenNebula versions as SHA-1 are upgraded on first use, as oned does.
-    user.password = sha256Hex(secret);
-    await app.db.transaction((tx) => saveUser(tx, user));
+    await app.db.transaction((tx) => saveUser(tx, { ...user, password: sha256Hex(secret) }));
     return { caller: callerOf(app, user, -1, undefined) };
   }
   return { reason: null };

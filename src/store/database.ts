@@ -40,7 +40,35 @@ export interface Database extends Queryable {
   withAdvisoryLock<T>(key: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Non-blocking: the lock held (on its own connection on PostgreSQL) until release(), or null if someone holds it. */
   tryAdvisoryLock(key: number): Promise<{ release(): Promise<void> } | null>;
+  /**
+   * Calls onChange after each commit that NOTIFYs `channel` (before that commit's own promise resolves when this
+   * Database made it: the notifying session listens too) and whenever one may have been missed. While the returned
+   * listening() is false no session is listening, so what onChange keeps fresh must not be trusted.
+   */
+  subscribe(channel: NotifyChannel, onChange: () => void): { listening(): boolean };
   close(): Promise<void>;
+}
+
+/** Channels the schema's triggers NOTIFY on (migration 011); every session of a Database listens to all of them. */
+export const NOTIFY_CHANNELS = ['oned_emu_users'] as const;
+export type NotifyChannel = typeof NOTIFY_CHANNELS[number];
+
+/** The subscribers of a Database's channels. */
+export class ChangeFeed {
+  readonly #subscribers = new Map<string, Array<() => void>>();
+
+  subscribe(channel: NotifyChannel, onChange: () => void): void {
+    this.#subscribers.set(channel, [...(this.#subscribers.get(channel) ?? []), onChange]);
+  }
+
+  notify(channel: string): void {
+    for (const onChange of this.#subscribers.get(channel) ?? []) onChange();
+  }
+
+  /** Notifications may have been missed on every channel. */
+  gap(): void {
+    for (const channel of this.#subscribers.keys()) this.notify(channel);
+  }
 }
 
 export interface OpenOptions { url?: string; dataDir?: string; memory?: boolean; poolSize?: number; statementTimeoutMs?: number; waitTimeoutMs?: number }

@@ -9,7 +9,10 @@
  */
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { acquireDataDirLock } from './dataLock.js';
-import { checkAdvisoryKey, parseInt8, TransactionScope, type Database, type Queryable, type QueryResult } from './database.js';
+import {
+  ChangeFeed, checkAdvisoryKey, NOTIFY_CHANNELS, parseInt8, TransactionScope, type Database, type NotifyChannel, type Queryable,
+  type QueryResult,
+} from './database.js';
 
 const INT8_OID = 20;
 
@@ -25,7 +28,10 @@ export async function openPglite(opts: PgliteOptions): Promise<Database> {
   try {
     // PGlite derives array parsers (int8[]) from these element parsers.
     const pglite = await PGlite.create(opts.dataDir, { parsers: { [INT8_OID]: parseInt8 }, loadDataDir: opts.template });
-    return new PgliteDatabase(pglite, dataLock);
+    // The one session listens for good: a notification is delivered before the notifying commit's promise resolves.
+    const changes = new ChangeFeed();
+    for (const channel of NOTIFY_CHANNELS) await pglite.listen(channel, () => changes.notify(channel));
+    return new PgliteDatabase(pglite, dataLock, changes);
   } catch (error) {
     await dataLock?.release();
     throw error;
@@ -54,9 +60,17 @@ class PgliteDatabase implements Database {
   readonly #advisoryLocks = new AdvisoryLocks();
   #closing: Promise<void> | undefined;
 
-  constructor(pglite: PGlite, dataLock: { release(): Promise<void> } | undefined) {
+  readonly #changes: ChangeFeed;
+
+  constructor(pglite: PGlite, dataLock: { release(): Promise<void> } | undefined, changes: ChangeFeed) {
     this.#pglite = pglite;
     this.#dataLock = dataLock;
+    this.#changes = changes;
+  }
+
+  subscribe(channel: NotifyChannel, onChange: () => void): { listening(): boolean } {
+    this.#changes.subscribe(channel, onChange);
+    return { listening: () => this.#closing === undefined };
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {

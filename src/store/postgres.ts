@@ -4,8 +4,8 @@
  */
 import pg from 'pg';
 import {
-  abortedTransactionError, checkAdvisoryKey, parseInt8, TransactionScope,
-  type Database, type Queryable, type QueryResult,
+  abortedTransactionError, ChangeFeed, checkAdvisoryKey, NOTIFY_CHANNELS, parseInt8, TransactionScope,
+  type Database, type NotifyChannel, type Queryable, type QueryResult,
 } from './database.js';
 
 export interface PostgresOptions {
@@ -56,7 +56,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   const wait = opts.waitTimeoutMs;
   const connection: ConnectionConfig = { connectionString: opts.url, application_name: APPLICATION_NAME, types: customTypes(),
     connectionTimeoutMillis: wait };
-  const pool = new pg.Pool({ ...connection, max: poolSize, statement_timeout: timeout, query_timeout: wait });
+  const changes = new SessionChangeFeed();
+  const pool = new pg.Pool({ ...connection, max: poolSize, statement_timeout: timeout, query_timeout: wait,
+    onConnect: (client) => changes.listenOn(client) });
+  pool.on('remove', (client) => changes.forget(client));
   // pg emits 'error' for idle pooled clients whose connection dropped; the pool discards them itself, and an
   // unhandled 'error' event would kill the process.
   pool.on('error', () => undefined);
@@ -66,7 +69,28 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     await pool.end();
     throw error;
   }
-  return new PostgresDatabase(pool, connection, timeout, wait);
+  return new PostgresDatabase(pool, connection, timeout, wait, changes);
+}
+
+/**
+ * Every pooled session LISTENs to every channel before the pool hands it out, so a commit made through the pool
+ * delivers its own notification before its promise resolves, and other processes' arrive as soon as PostgreSQL
+ * sends them. With no session left (idle ones are closed after a while) notifications are lost: subscribers are
+ * told of the gap when the last session goes and when one listens again.
+ */
+class SessionChangeFeed extends ChangeFeed {
+  readonly sessions = new Set<pg.ClientBase>();
+
+  async listenOn(client: pg.ClientBase): Promise<void> {
+    client.on('notification', (message) => this.notify(message.channel));
+    await client.query(NOTIFY_CHANNELS.map((channel) => `LISTEN ${channel}`).join('; '));
+    if (this.sessions.size === 0) this.gap();
+    this.sessions.add(client);
+  }
+
+  forget(client: pg.ClientBase): void {
+    if (this.sessions.delete(client) && this.sessions.size === 0) this.gap();
+  }
 }
 
 type ConnectionConfig = { connectionString: string; application_name: string; types: pg.CustomTypesConfig; connectionTimeoutMillis?: number };
@@ -134,11 +158,20 @@ class PostgresDatabase implements Database {
 
   readonly #waitTimeoutMs: number | undefined;
 
-  constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined, waitTimeoutMs: number | undefined) {
+  readonly #changes: SessionChangeFeed;
+
+  constructor(pool: pg.Pool, connection: ConnectionConfig, statementTimeoutMs: number | undefined, waitTimeoutMs: number | undefined,
+    changes: SessionChangeFeed) {
     this.#pool = pool;
     this.#connection = connection;
     this.#statementTimeoutMs = statementTimeoutMs;
     this.#waitTimeoutMs = waitTimeoutMs;
+    this.#changes = changes;
+  }
+
+  subscribe(channel: NotifyChannel, onChange: () => void): { listening(): boolean } {
+    this.#changes.subscribe(channel, onChange);
+    return { listening: () => this.#changes.sessions.size > 0 };
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {

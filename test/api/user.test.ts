@@ -171,6 +171,17 @@ for (const backend of backends()) {
       assert.match(okXml(await cloud.call('one.user.info', jo.id)), /<ENABLED>0<\/ENABLED>/);
     });
 
+    it('a user changed outside the API (SQL, another process) is seen by the very next call', async () => {
+      const lee = await cloud.user('lee');
+      assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], true, 'authenticated, so kept in memory');
+      await cloud.db.query(`UPDATE user_pool SET body = jsonb_set(body, '{enabled}', 'false') WHERE name = 'lee'`, []);
+      assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], false, 'disabled by SQL');
+      await cloud.db.query(`UPDATE user_pool SET body = jsonb_set(body, '{enabled}', 'true') WHERE name = 'lee'`, []);
+      assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], true, 'enabled again');
+      await cloud.db.query(`DELETE FROM user_pool WHERE name = 'lee'`, []);
+      assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], false, 'deleted by SQL');
+    });
+
     it('a plain user lists only itself', async () => {
       const kim = await cloud.user('kim');
       const pool = okXml(await cloud.callAs(kim.session, 'one.userpool.info'));

@@ -233,6 +233,26 @@ for (const backend of backends()) {
       await free.release();
     });
 
+    it('tells a subscriber of a notifying commit before the commit resolves, never of a rolled-back one', async () => {
+      let changes = 0;
+      const feed = db.subscribe('oned_emu_users', () => { changes++; });
+      await db.query('SELECT 1', []);
+      assert.equal(feed.listening(), true);
+      const before = changes;
+      await db.transaction(async (tx) => { await tx.query("SELECT pg_notify('oned_emu_users', '')", []); });
+      assert.ok(changes > before, 'told before the commit resolved');
+      await db.query("SELECT pg_notify('oned_emu_users', '')", []);
+      // Other pooled sessions hear the notifications too, a little later: let them settle before counting.
+      await sleep(100);
+      const settled = changes;
+      await assert.rejects(db.transaction(async (tx) => {
+        await tx.query("SELECT pg_notify('oned_emu_users', '')", []);
+        throw new Error('roll back');
+      }), /roll back/);
+      await sleep(100);
+      assert.equal(changes, settled);
+    });
+
     it('rejects advisory keys that are not safe integers', async () => {
       await assert.rejects(db.tryAdvisoryLock(1.5), RangeError);
       await assert.rejects(db.withAdvisoryLock(2 ** 60, async () => undefined), RangeError);
@@ -276,6 +296,24 @@ describe('PostgreSQL connection settings', { skip: serverUrl ? false : 'TEST_DAT
       await assert.rejects(waiting, (error: Error & { code?: string }) => error.code === '57014');
     } finally {
       await db.close();
+    }
+  });
+
+  it('delivers a notification committed by another process to a subscriber', async () => {
+    const listener = await openDatabase({ url: serverUrl });
+    const other = await openDatabase({ url: serverUrl });
+    try {
+      let heard = 0;
+      listener.subscribe('oned_emu_users', () => { heard++; });
+      await listener.query('SELECT 1', []);
+      await sleep(50);
+      const before = heard;
+      await other.query("SELECT pg_notify('oned_emu_users', '')", []);
+      for (let waited = 0; heard === before && waited < 2000; waited += 10) await sleep(10);
+      assert.ok(heard > before, 'the other process\'s commit was heard');
+    } finally {
+      await listener.close();
+      await other.close();
     }
   });
 

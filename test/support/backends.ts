@@ -55,6 +55,7 @@ async function openScratchPostgres(serverUrl: string): Promise<Database> {
     transaction: (fn) => db.transaction(fn),
     withAdvisoryLock: (key, fn) => db.withAdvisoryLock(key, fn),
     tryAdvisoryLock: (key) => db.tryAdvisoryLock(key),
+    subscribe: (channel, onChange) => db.subscribe(channel, onChange),
     close: () => {
       closing ??= (async () => {
         try {

@@ -1,0 +1,52 @@
+import type { User } from '../domain/user.js';
+import type { Database } from './database.js';
+import { getUserByName } from './users.js';
+
+/**
+ * Users by name as authentication reads them, kept in memory as oned's user pool keeps them: every call
+ * authenticates, and without this half of a simple call's statements would be that read. A change to user_pool
+ * (migration 011's trigger) empties the cache before the changing commit resolves in this process, and as soon as
+ * PostgreSQL delivers the notification in the others. MAX_AGE_MS bounds how long an entry is trusted should
+ * notifications stall without the connection failing.
+ */
+const MAX_AGE_MS = 1000;
+const MAX_ENTRIES = 10_000;
+
+class UserCache {
+  readonly #entries = new Map<string, { user: Readonly<User>; at: number }>();
+  /** Bumped by every change: a read that started before one must not fill the cache with what it found. */
+  #generation = 0;
+  readonly #feed: { listening(): boolean };
+
+  constructor(private readonly db: Database) {
+    this.#feed = db.subscribe('oned_emu_users', () => {
+      this.#generation++;
+      this.#entries.clear();
+    });
+  }
+
+  async byName(name: string): Promise<Readonly<User> | undefined> {
+    const now = performance.now();
+    const kept = this.#entries.get(name);
+    if (kept && now - kept.at < MAX_AGE_MS && this.#feed.listening()) return kept.user;
+    const generation = this.#generation;
+    const user = await getUserByName(this.db, name);
+    if (user && generation === this.#generation && this.#feed.listening()) {
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+      this.#entries.set(name, { user, at: now });
+    }
+    return user;
+  }
+}
+
+const caches = new WeakMap<Database, UserCache>();
+
+/** The user `name` for authentication: shared between calls, so never to be modified (copy it to change it). */
+export function userToAuthenticate(db: Database, name: string): Promise<Readonly<User> | undefined> {
+  let cache = caches.get(db);
+  if (!cache) {
+    cache = new UserCache(db);
+    caches.set(db, cache);
+  }
+  return cache.byName(name);
+}
