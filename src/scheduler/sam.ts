@@ -15,7 +15,7 @@ import { ctime } from '../logger.js';
 import { backupJobTable } from '../store/backupJobs.js';
 import type { Queryable } from '../store/database.js';
 import { dueSchedActions, getSchedAction, getSchedActions, saveSchedAction, saveSchedActions } from '../store/schedActions.js';
-import { activeBackupsByHost, topPriorityJobIds } from '../store/schedulerQueries.js';
+import { activeBackupsByHost, topPriorityJobs } from '../store/schedulerQueries.js';
 import { vmTable } from '../store/vms.js';
 
 /** Counters of running backups, rebuilt from the database each tick and bumped per launch (update_backup_counters). */
@@ -283,12 +283,13 @@ async function runBackupJobs(app: App, slots: Slots, now: number): Promise<void>
   const steps: JobStep[] = [];
   const settings = new Map<number, JobSettings>();
   const datastores = newDatastoreCache();
-  const ids = await topPriorityJobIds(app.db);
-  for (let i = 0; i < ids.length && !full(); i += JOB_CHUNK) {
-    const jobs = await backupJobTable.getMany(app.db, ids.slice(i, i + JOB_CHUNK));
-    for (const id of ids.slice(i, i + JOB_CHUNK)) {
-      const job = jobs.get(id);
-      if (!job) continue;
+  let after: { priority: number; id: number } | undefined;
+  for (let more = true; more && !full();) {
+    const page = await topPriorityJobs(app.db, after, JOB_CHUNK);
+    more = page.jobs.length === JOB_CHUNK;
+    for (const job of page.jobs) {
+      const id = job.id;
+      after = { priority: page.priority!, id };
       settings.set(id, jobSettings(job));
       const sequential = executionOf(job.template.get('EXECUTION')) === 'SEQUENTIAL';
       const outdated = new Set(job.outdatedVms);

@@ -1,4 +1,7 @@
+import type { BackupJob } from '../domain/backupJob.js';
+import { backupJobTable } from './backupJobs.js';
 import type { Queryable } from './database.js';
+import type { PoolRow } from './poolTable.js';
 
 /**
  * VMs in BACKUP (69) or BACKUP_POWEROFF (70) per host of their last history record (VirtualMachinePool::get_backup):
@@ -11,12 +14,19 @@ export async function activeBackupsByHost(q: Queryable): Promise<Map<number, num
   return new Map(rows.map((r) => [r.hid ?? -1, r.n]));
 }
 
-/** BackupJobPool::active: jobs with OUTDATED VMs at the single highest priority among them, by id. */
-export async function topPriorityJobIds(q: Queryable): Promise<number[]> {
-  const { rows } = await q.query<{ oid: number }>(
-    `SELECT oid FROM backupjob_pool WHERE outdated_vms > 0
-       AND priority = (SELECT max(priority) FROM backupjob_pool WHERE outdated_vms > 0) ORDER BY oid`, []);
-  return rows.map((r) => r.oid);
+/**
+ * BackupJobPool::active, a page at a time: jobs with OUTDATED VMs at the single highest priority among them, by id,
+ * after `after` (the previous page's priority and last id; the first page finds the priority).
+ */
+export async function topPriorityJobs(q: Queryable, after: { priority: number; id: number } | undefined, limit: number):
+  Promise<{ jobs: BackupJob[]; priority: number | undefined }> {
+  const { rows } = await q.query<PoolRow & { priority: number }>(after
+    ? `SELECT oid, name, uid, gid, body, priority FROM backupjob_pool WHERE outdated_vms > 0 AND priority = $1 AND oid > $2
+       ORDER BY oid LIMIT $3`
+    : `SELECT oid, name, uid, gid, body, priority FROM backupjob_pool WHERE outdated_vms > 0
+         AND priority = (SELECT max(priority) FROM backupjob_pool WHERE outdated_vms > 0) ORDER BY oid LIMIT $1`,
+  after ? [after.priority, after.id, limit] : [limit]);
+  return { jobs: rows.map((r) => backupJobTable.fromRow(r)), priority: rows[0]?.priority ?? after?.priority };
 }
 
 /**
