@@ -10,7 +10,7 @@ import { ctime } from '../logger.js';
 import type { BackupJob } from '../domain/backupJob.js';
 import type { Datastore } from '../domain/datastore.js';
 import { backupJobTable } from '../store/backupJobs.js';
-import type { Queryable } from '../store/database.js';
+import { writeBehind, type Queryable } from '../store/database.js';
 import { checkCapacityOf, datastoreWithUsage, imagesMbOf } from '../store/datastores.js';
 import { noExists, OneError } from '../domain/errors.js';
 import { deleteImages, imageTable } from '../store/images.js';
@@ -162,10 +162,11 @@ class Completions {
   }
 
   async flush(changedVms: Vm[]): Promise<void> {
-    await imageTable.insertMany(this.tx, this.newImages);
-    await returnOids(this.tx, 'image_pool', this.reservedIds.length);
+    const { writes, flush } = writeBehind(this.tx);
+    await imageTable.insertMany(writes, this.newImages);
+    await returnOids(writes, 'image_pool', this.reservedIds.length);
     if (this.snapshots.length > 0) {
-      await this.tx.query(
+      await writes.query(
         `INSERT INTO backup_vm_snapshots (image_id, increment_id, vm_id, template, user_template, disks)
          SELECT image_id, increment_id, vm_id, template, user_template, disks
          FROM jsonb_populate_recordset(NULL::backup_vm_snapshots, $1::jsonb)
@@ -173,8 +174,9 @@ class Completions {
            SET template = EXCLUDED.template, user_template = EXCLUDED.user_template, disks = EXCLUDED.disks`,
         [JSON.stringify(this.snapshots)]);
     }
-    await vmTable.saveMany(this.tx, changedVms);
-    await backupJobTable.saveMany(this.tx, [...this.touchedJobs].map((id) => this.jobs.get(id)!));
+    await vmTable.saveMany(writes, changedVms);
+    await backupJobTable.saveMany(writes, [...this.touchedJobs].map((id) => this.jobs.get(id)!));
+    await flush();
   }
 }
 

@@ -13,7 +13,7 @@ import { performVmAction, SCHEDULER_ACTOR } from '../domain/vmLifecycle.js';
 import { VmState } from '../domain/vmState.js';
 import { ctime } from '../logger.js';
 import { backupJobTable } from '../store/backupJobs.js';
-import type { Queryable } from '../store/database.js';
+import { writeBehind, type Queryable } from '../store/database.js';
 import { dueSchedActions, getSchedAction, getSchedActions, saveSchedAction, saveSchedActions } from '../store/schedActions.js';
 import { activeBackupsByHost, topPriorityJobs } from '../store/schedulerQueries.js';
 import { vmTable } from '../store/vms.js';
@@ -258,9 +258,11 @@ async function commitJobSteps(app: App, steps: JobStep[], settings: Map<number, 
       job.backingUpVms = [...job.backingUpVms, step.vmId];
       launched.push(step);
     }
-    await insertBackupRuns(tx, runs);
-    await vmTable.saveMany(tx, [...changedVms]);
-    await backupJobTable.saveMany(tx, [...jobs.values()]);
+    const { writes, flush } = writeBehind(tx);
+    await insertBackupRuns(writes, runs);
+    await vmTable.saveMany(writes, [...changedVms]);
+    await backupJobTable.saveMany(writes, [...jobs.values()]);
+    await flush();
     return launched;
   });
 }

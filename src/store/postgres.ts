@@ -121,14 +121,40 @@ async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unkno
   return { rows: (result?.rows ?? []) as never[], rowCount: result?.rowCount ?? 0 };
 }
 
+/** `sql` with each $n replaced by its value as a quoted literal. */
+function withLiterals(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (Array.isArray(value)) return pg.escapeLiteral(`{${value.map(arrayElement).join(',')}}`);
+  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
+  if (typeof value === 'object') return pg.escapeLiteral(JSON.stringify(value));
+  return pg.escapeLiteral(String(value));
+}
+
+function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return `"${String(value).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 /** A handle that refuses use once its transaction or lock has ended, instead of running outside it. */
 function scopedHandle(client: pg.ClientBase, what: string): { handle: Queryable; end(): void } {
   let open = true;
+  const check = () => { if (!open) throw new Error(`${what} has ended: its handle can no longer be used`); };
   return {
     handle: {
       query: async <R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
-        if (!open) throw new Error(`${what} has ended: its handle can no longer be used`);
+        check();
         return runOn(client, sql, params);
+      },
+      runAll: async (statements) => {
+        check();
+        // One simple-protocol message: the values go in as quoted literals, which PostgreSQL types from their
+        // context exactly as it types untyped parameters.
+        await client.query(statements.map(({ sql, params }) => withLiterals(sql, params ?? [])).join(';\n'));
       },
     },
     end: () => { open = false; },
