@@ -5,6 +5,7 @@
  * scenarios in process, prints one table and rewrites bench/RESULTS.md. Numbers, not assertions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -260,7 +261,30 @@ async function largeCloudScenarios(backend: string, env: NodeJS.ProcessEnv, open
   }
 }
 
+/**
+ * How fast this machine is right now: the same code gave figures twice apart on different days (a shared host),
+ * so each run records a CPU reference (SHA-256 of 300 000 short strings) and a PostgreSQL round trip (SELECT 1
+ * over loopback), at its start and at its end.
+ */
+async function machineReference(url: string | undefined): Promise<string> {
+  let started = performance.now();
+  for (let i = 0; i < 300_000; i++) createHash('sha256').update(`x${i}`).digest('hex');
+  const cpuMs = performance.now() - started;
+  if (!url) return `SHA-256 × 300 000 ${cpuMs.toFixed(0)} ms`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let i = 0; i < 200; i++) await client.query('SELECT 1');
+    started = performance.now();
+    for (let i = 0; i < 2000; i++) await client.query('SELECT 1');
+    return `SHA-256 × 300 000 ${cpuMs.toFixed(0)} ms, PostgreSQL round trip ${((performance.now() - started) / 2).toFixed(0)} µs`;
+  } finally {
+    await client.end();
+  }
+}
+
 async function main(): Promise<void> {
+  const referenceBefore = await machineReference(process.env.BENCH_DATABASE_URL);
   const only = (process.env.BENCH_ONLY ?? 'api,large,scheduler').split(',');
   const backends = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
   if (backends.includes('pglite')) {
@@ -307,13 +331,16 @@ async function main(): Promise<void> {
     ? `| ${r.backend} | ${r.scenario} | - | - | - | ${fmt(r.p50, 0)} | | - | ${r.note ?? ''} |`
     : `| ${r.backend} | ${r.scenario} | ${r.clients} | ${r.calls} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.clientCpuMs, 0)} | ${r.note ?? ''} |`)).join('\n');
   process.stdout.write(`${header}\n${table}\n`);
+  const referenceAfter = await machineReference(process.env.BENCH_DATABASE_URL);
   const previous = (() => { try { return readFileSync(RESULTS, 'utf8'); } catch { return ''; } })();
-  const notes = previous.includes('\n## Notes') ? previous.slice(previous.indexOf('\n## Notes')) : '';
+  // The sections after the table (targets, notes) are written by hand and kept.
+  const notes = previous.includes('\n## ') ? previous.slice(previous.indexOf('\n## ')) : '';
   writeFileSync(RESULTS, `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; `
     + `Node ${process.version}; CPU ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}. The load generator runs in the bench `
     + `process, the server in a child process, over loopback with keep-alive connections; "client CPU" is the load `
     + `generator's. Rows without calls are single figures (milliseconds or MB) in the p50 column. Scheduler figures are `
-    + `measured in process (bench/scheduler.ts).\n\n${header}\n${table}\n${notes}`);
+    + `measured in process (bench/scheduler.ts). Machine reference at the start: ${referenceBefore}; at the end: `
+    + `${referenceAfter}.\n\n${header}\n${table}\n${notes}`);
 }
 
 main().catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
