@@ -28,7 +28,9 @@ export async function groupNames(q: Queryable, ids: readonly number[]): Promise<
 }
 
 export async function listGroups(q: Queryable, where: string, params: unknown[], order: 'ASC' | 'DESC'): Promise<Group[]> {
-  const { rows } = await q.query<GroupRow>(`SELECT oid, name, body FROM group_pool WHERE ${where} ORDER BY oid ${order}`, params);
+  const { rows } = await q.query<GroupRow>(`SELECT oid, name, body FROM group_pool WHERE ${where} ORDER BY oid ${order}`,
+    // The filter has the caller's ids written in: not a statement worth preparing once per caller.
+    params.length > 0 ? params : undefined);
   return rows.map(fromRow);
 }
 

@@ -84,7 +84,9 @@ class SessionChangeFeed extends ChangeFeed {
   async listenOn(client: pg.ClientBase): Promise<void> {
     client.on('notification', (message) => this.notify(message.channel));
     await client.query(NOTIFY_CHANNELS.map((channel) => `LISTEN ${channel}`).join('; '));
-    if (this.sessions.size === 0) this.gap();
+    // Always a gap, not only when no session was counted: the pool counts a session until its close completes, so
+    // the last one may already have stopped hearing when this one starts (new sessions are rare).
+    this.gap();
     this.sessions.add(client);
   }
 
@@ -121,23 +123,34 @@ async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unkno
   return { rows: (result?.rows ?? []) as never[], rowCount: result?.rowCount ?? 0 };
 }
 
-/** `sql` with each $n replaced by its value as a quoted literal. */
-function withLiterals(sql: string, params: unknown[]): string {
-  return sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
+/**
+ * `sql` with each $n replaced by its value as a quoted literal. Only for the plain statements of writeBehind: the
+ * text must hold no quotes, dollar quoting or comments (a $n there is not a parameter), and each value must be of a
+ * kind written the same way as pg writes a parameter.
+ */
+export function withLiterals(sql: string, params: readonly unknown[]): string {
+  if (/['"]|\$\$|--|\/\*/.test(sql)) throw new Error(`not a statement to inline values into: ${sql.slice(0, 80)}`);
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const index = Number(n) - 1;
+    if (index >= params.length) throw new Error(`$${n} has no value`);
+    return literal(params[index]);
+  });
 }
 
 function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (Array.isArray(value)) return pg.escapeLiteral(`{${value.map(arrayElement).join(',')}}`);
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
-  if (typeof value === 'object') return pg.escapeLiteral(JSON.stringify(value));
-  return pg.escapeLiteral(String(value));
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return pg.escapeLiteral(String(value));
+  if (typeof value === 'number' && Number.isFinite(value)) return pg.escapeLiteral(String(value));
+  if (Object.getPrototypeOf(value) === Object.prototype) return pg.escapeLiteral(JSON.stringify(value));
+  throw new TypeError(`no literal for a ${Object.prototype.toString.call(value)} value`);
 }
 
 function arrayElement(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return `"${String(value).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  throw new TypeError(`no array element literal for a ${Object.prototype.toString.call(value)} value`);
 }
 
 /** A handle that refuses use once its transaction or lock has ended, instead of running outside it. */
@@ -154,7 +167,7 @@ function scopedHandle(client: pg.ClientBase, what: string): { handle: Queryable;
         check();
         // One simple-protocol message: the values go in as quoted literals, which PostgreSQL types from their
         // context exactly as it types untyped parameters.
-        await client.query(statements.map(({ sql, params }) => withLiterals(sql, params ?? [])).join(';\n'));
+        await client.query(statements.map(({ sql, params }) => withLiterals(sql, params ?? [])).join('\n;\n'));
       },
     },
     end: () => { open = false; },

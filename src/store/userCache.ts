@@ -25,24 +25,27 @@ class UserCache {
     });
   }
 
-  async byName(name: string): Promise<Readonly<User> | undefined> {
+  async byName(name: string): Promise<{ user: Readonly<User> | undefined; fromMemory: boolean }> {
     const now = performance.now();
     const kept = this.#entries.get(name);
-    if (kept && now - kept.at < MAX_AGE_MS && this.#feed.listening()) return kept.user;
+    if (kept && now - kept.at < MAX_AGE_MS && this.#feed.listening()) return { user: kept.user, fromMemory: true };
     const generation = this.#generation;
     const user = await getUserByName(this.db, name);
     if (user && generation === this.#generation && this.#feed.listening()) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
       this.#entries.set(name, { user, at: now });
     }
-    return user;
+    return { user, fromMemory: false };
   }
 }
 
 const caches = new WeakMap<Database, UserCache>();
 
-/** The user `name` for authentication: shared between calls, so never to be modified (copy it to change it). */
-export function userToAuthenticate(db: Database, name: string): Promise<Readonly<User> | undefined> {
+/**
+ * The user `name` for authentication, and whether it came from memory (then possibly a moment behind another
+ * process's change) or was just read. Shared between calls: never to be modified.
+ */
+export function userToAuthenticate(db: Database, name: string): Promise<{ user: Readonly<User> | undefined; fromMemory: boolean }> {
   let cache = caches.get(db);
   if (!cache) {
     cache = new UserCache(db);

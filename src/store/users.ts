@@ -31,7 +31,9 @@ export async function getUserByName(q: Queryable, name: string, forUpdate = fals
 
 /** Users an ownership filter lets through (see poolFilter.ts), ordered by id. */
 export async function listUsers(q: Queryable, where: string, params: unknown[], order: 'ASC' | 'DESC'): Promise<User[]> {
-  const { rows } = await q.query<UserRow>(`SELECT oid, name, body FROM user_pool WHERE ${where} ORDER BY oid ${order}`, params);
+  const { rows } = await q.query<UserRow>(`SELECT oid, name, body FROM user_pool WHERE ${where} ORDER BY oid ${order}`,
+    // The filter has the caller's ids written in: not a statement worth preparing once per caller.
+    params.length > 0 ? params : undefined);
   return rows.map(fromRow);
 }
 

@@ -182,6 +182,26 @@ for (const backend of backends()) {
       assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], false, 'deleted by SQL');
     });
 
+    it('a user kept in memory only ever says yes; a refusal is checked on the row; an entry lives at most 1 s', async () => {
+      const max = await cloud.user('max');
+      assert.equal((await cloud.callAs(max.session, 'one.system.version'))[0], true, 'authenticated, so kept in memory');
+      // Writes that notify nobody, as another process's would look before its notification arrives.
+      await cloud.db.query('ALTER TABLE user_pool DISABLE TRIGGER user_pool_changed', []);
+      try {
+        const token = { token: 'f'.repeat(40), expiration: TEST_EPOCH_S + 3600, egid: -1 };
+        await cloud.db.query(`UPDATE user_pool SET body = jsonb_set(body, '{loginTokens}', $1::jsonb) WHERE name = 'max'`,
+          [JSON.stringify([token])]);
+        assert.equal((await cloud.callAs(`max:${token.token}`, 'one.system.version'))[0], true, 'a new token works at once');
+        await cloud.db.query(`UPDATE user_pool SET body = jsonb_set(body, '{password}', to_jsonb($1::text)) WHERE name = 'max'`,
+          [sha256('changed')]);
+        assert.equal((await cloud.callAs('max:changed', 'one.system.version'))[0], true, 'a new password works at once');
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        assert.equal((await cloud.callAs(max.session, 'one.system.version'))[0], false, 'the old password is refused after 1 s');
+      } finally {
+        await cloud.db.query('ALTER TABLE user_pool ENABLE TRIGGER user_pool_changed', []);
+      }
+    });
+
     it('a plain user lists only itself', async () => {
       const kim = await cloud.user('kim');
       const pool = okXml(await cloud.callAs(kim.session, 'one.userpool.info'));
