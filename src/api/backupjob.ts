@@ -18,10 +18,10 @@ import { nowSeconds } from '../clock.js';
 import { RpcEscapedString, type RpcValue } from '../rpc/values.js';
 import { deleteAclRulesWhere, listAclRules } from '../store/acl.js';
 import { backupJobExists, backupJobPoolBodies, backupJobTable, backupJobWithSchedActions } from '../store/backupJobs.js';
-import { isUniqueViolation, type Queryable } from '../store/database.js';
+import { isUniqueViolation, writeBehind, type Queryable } from '../store/database.js';
 import { nextOid, reserveOidsBelow } from '../store/poolControl.js';
 import { deleteSchedActions, getSchedAction, insertSchedAction, saveSchedAction } from '../store/schedActions.js';
-import { backupJobOf, lockVmBackupConfig, saveVmBackupConfig } from '../store/vmBackupConfig.js';
+import { backupJobOf, lockVmBackupConfig, saveVmBackupConfig, type VmBackupLink } from '../store/vmBackupConfig.js';
 import { renderBackupJob } from '../xml/backupJob.js';
 import type { ApiMethod, Request } from './app.js';
 import { requireAuthorization } from './authorize.js';
@@ -36,27 +36,56 @@ const int = (v: RpcValue) => v as number;
 const str = (v: RpcValue) => v as string;
 
 /**
- * BackupJob::process_backup_vms: VMs new in BACKUP_VMS join this job (refused when another existing job has them),
- * VMs no longer listed leave it. VMs that do not exist are skipped. Runs in the caller's transaction, so a refusal
- * rolls every change back.
+ * BackupJob::process_backup_vms, first half: the VMs new in BACKUP_VMS, locked, and the first one another existing
+ * job has (a refusal); VMs that do not exist are skipped. `jobId` is undefined for a job that has no id yet.
  */
-async function syncVmMembership(tx: Queryable, jobId: number, newVms: string, oldVms: string): Promise<string | null> {
+interface MembershipPlan { joining: VmBackupLink[]; taken?: { vmId: number; job: number }; leaving: VmBackupLink[] }
+
+async function planVmMembership(tx: Queryable, jobId: number | undefined, newVms: string, oldVms: string): Promise<MembershipPlan> {
   const now = vmIdSet(newVms);
   const before = vmIdSet(oldVms);
   const added = [...now].filter((id) => !before.has(id)).sort((a, b) => a - b);
   const removed = [...before].filter((id) => !now.has(id)).sort((a, b) => a - b);
+  const joining: VmBackupLink[] = [];
   for (const vmId of added) {
     const link = await lockVmBackupConfig(tx, vmId);
     if (!link) continue;
     const current = backupJobOf(link);
-    if (current !== -1 && current !== jobId && await backupJobExists(tx, current)) {
-      return `Unable to add VM ${vmId} to Backup Job ${jobId}. It's already in Backup Job ${current}`;
-    }
-    link.config.BACKUP_JOB_ID = String(jobId);
-    await saveVmBackupConfig(tx, link);
+    if (current !== -1 && current !== jobId && await backupJobExists(tx, current)) return { joining, taken: { vmId, job: current }, leaving: [] };
+    joining.push(link);
   }
-  await releaseVms(tx, jobId, removed);
+  const leaving: VmBackupLink[] = [];
+  for (const vmId of removed) {
+    const link = await lockVmBackupConfig(tx, vmId);
+    if (link && jobId !== undefined && backupJobOf(link) === jobId) leaving.push(link);
+  }
+  return { joining, leaving };
+}
+
+/**
+ * Second half, writes only: the refusal's text, or the VMs join the job and the ones no longer listed leave it.
+ * Runs in the caller's transaction, so a refusal rolls every change back.
+ */
+async function applyVmMembership(writes: Queryable, jobId: number, plan: MembershipPlan): Promise<string | null> {
+  if (plan.taken) return `Unable to add VM ${plan.taken.vmId} to Backup Job ${jobId}. It's already in Backup Job ${plan.taken.job}`;
+  for (const link of plan.joining) {
+    link.config.BACKUP_JOB_ID = String(jobId);
+    await saveVmBackupConfig(writes, link);
+  }
+  for (const link of plan.leaving) {
+    leaveJob(link);
+    await saveVmBackupConfig(writes, link);
+  }
   return null;
+}
+
+/** A VM's backup configuration once it leaves its job: incremental chains of INCREMENT VMs restart. */
+function leaveJob(link: VmBackupLink): void {
+  delete link.config.BACKUP_JOB_ID;
+  if (link.config.MODE === 'INCREMENT') {
+    link.config.INCREMENTAL_BACKUP_ID = '-1';
+    link.config.LAST_INCREMENT_ID = '-1';
+  }
 }
 
 /** BackupJob::remove_id_from_vms: VMs leave the job; incremental chains of INCREMENT VMs restart. */
@@ -64,23 +93,28 @@ async function releaseVms(tx: Queryable, jobId: number, vmIds: Iterable<number>)
   for (const vmId of [...vmIds].sort((a, b) => a - b)) {
     const link = await lockVmBackupConfig(tx, vmId);
     if (!link || backupJobOf(link) !== jobId) continue;
-    delete link.config.BACKUP_JOB_ID;
-    if (link.config.MODE === 'INCREMENT') {
-      link.config.INCREMENTAL_BACKUP_ID = '-1';
-      link.config.LAST_INCREMENT_ID = '-1';
-    }
+    leaveJob(link);
     await saveVmBackupConfig(tx, link);
   }
 }
 
-/** BackupJob::parse plus the VM membership step: normalises `job.template` or returns the error text. */
-async function normaliseJob(tx: Queryable, job: BackupJob): Promise<{ priority?: number } | string> {
+/**
+ * BackupJob::parse plus the VM membership step, in two halves: the reads and locks (before an allocation takes its
+ * id, so that allocations wait on each other for as short as possible), then the checks' verdict and the writes.
+ */
+async function prepareJob(tx: Queryable, job: BackupJob, jobId: number | undefined) {
   const parsed = parseBackupJobTemplate(job.template);
   if (typeof parsed === 'string') return parsed;
-  const error = await syncVmMembership(tx, job.id, parsed.backupVms.join(','), parsed.oldBackupVms);
+  return { parsed, plan: await planVmMembership(tx, jobId, parsed.backupVms.join(','), parsed.oldBackupVms) };
+}
+
+/** Normalises `job.template` or returns the error text. */
+async function finishJob(tx: Queryable, job: BackupJob, prepared: Awaited<ReturnType<typeof prepareJob>>): Promise<{ priority?: number } | string> {
+  if (typeof prepared === 'string') return prepared;
+  const error = await applyVmMembership(tx, job.id, prepared.plan);
   if (error) return error;
-  keepListedVms(job, new Set(parsed.backupVms));
-  return { priority: parsed.priority };
+  keepListedVms(job, new Set(prepared.parsed.backupVms));
+  return { priority: prepared.parsed.priority };
 }
 
 const allocate: ApiMethod = {
@@ -110,16 +144,20 @@ const allocate: ApiMethod = {
         consumed = { jobs: 0, schedActions: 0 };
         const taken = await backupJobTable.idByNameAndOwner(tx, name, caller.uid);
         if (taken !== undefined) throw internalError(`NAME is already taken by BACKUP JOB ${taken}.`);
-        const id = await nextOid(tx, 'backupjob_pool');
         const jobTemplate = template.clone();
         jobTemplate.erase('NAME');
         const job: BackupJob = {
-          id, uid: caller.uid, gid: caller.gid, uname: caller.uname, gname: caller.gname, name,
+          id: -1, uid: caller.uid, gid: caller.gid, uname: caller.uname, gname: caller.gname, name,
           permissions: defaultPermissions(caller.uid, caller.gid, caller.umask, req.app.config.ENABLE_OTHER_PERMISSIONS),
           lock: { ...UNLOCKED }, priority: DEFAULT_PRIORITY, lastBackupTime: 0, lastBackupDuration: 0, schedActions: [],
           updatedVms: [], outdatedVms: [], backingUpVms: [], errorVms: [], template: jobTemplate,
         };
-        const normalised = await normaliseJob(tx, job);
+        const prepared = await prepareJob(tx, job, undefined);
+        // From here to the commit other allocations wait for this one: only writes and id-dependent checks follow.
+        const id = await nextOid(tx, 'backupjob_pool');
+        job.id = id;
+        const writes = writeBehind(tx);
+        const normalised = await finishJob(writes.writes, job, prepared);
         if (typeof normalised === 'string') throw internalError(normalised);
         if (normalised.priority !== undefined) job.priority = normalised.priority;
         consumed.jobs = id + 1;
@@ -132,7 +170,8 @@ const allocate: ApiMethod = {
           job.schedActions.push(await insertSchedAction(tx, sa));
           consumed.schedActions = sa.id + 1;
         }
-        await backupJobTable.insert(tx, job);
+        await backupJobTable.insert(writes.writes, job);
+        await writes.flush();
         return id;
       });
     } catch (err) {
@@ -184,7 +223,7 @@ const update: ApiMethod = {
       });
       // BackupJob::post_update_template: these can only be set on allocate (or by their own methods).
       for (const name of ['NAME', 'PRIORITY', 'SCHED_ACTION']) job.template.erase(name);
-      const normalised = await normaliseJob(tx, job);
+      const normalised = await finishJob(tx, job, await prepareJob(tx, job, job.id));
       if (typeof normalised === 'string') throw internalError(`Cannot update template. ${normalised}`);
       await backupJobTable.save(tx, job);
     });

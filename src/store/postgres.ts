@@ -124,17 +124,39 @@ async function runOn(target: pg.Pool | pg.ClientBase, sql: string, params: unkno
 }
 
 /**
- * `sql` with each $n replaced by its value as a quoted literal. Only for the plain statements of writeBehind: the
- * text must hold no quotes, dollar quoting or comments (a $n there is not a parameter), and each value must be of a
- * kind written the same way as pg writes a parameter.
+ * `sql` with each $n outside quoted strings and identifiers replaced by its value as a quoted literal. Only for the
+ * plain statements of writeBehind: dollar quoting, escape strings and comments are refused rather than parsed, and
+ * each value must be of a kind written the same way as pg writes a parameter.
  */
 export function withLiterals(sql: string, params: readonly unknown[]): string {
-  if (/['"]|\$\$|--|\/\*/.test(sql)) throw new Error(`not a statement to inline values into: ${sql.slice(0, 80)}`);
-  return sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const index = Number(n) - 1;
-    if (index >= params.length) throw new Error(`$${n} has no value`);
-    return literal(params[index]);
-  });
+  if (/\$\$|--|\/\*|\bE'/i.test(sql)) throw new Error(`not a statement to inline values into: ${sql.slice(0, 80)}`);
+  let out = '';
+  for (let i = 0; i < sql.length;) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      let end = i + 1;
+      // A doubled quote is the quote itself; the string ends at a single one.
+      for (;;) {
+        end = sql.indexOf(c, end);
+        if (end < 0) throw new Error(`unterminated ${c} in: ${sql.slice(0, 80)}`);
+        if (sql[end + 1] !== c) break;
+        end += 2;
+      }
+      out += sql.slice(i, end + 1);
+      i = end + 1;
+    } else if (c === '$' && /\d/.test(sql[i + 1] ?? '')) {
+      let end = i + 1;
+      while (/\d/.test(sql[end] ?? '')) end++;
+      const index = Number(sql.slice(i + 1, end)) - 1;
+      if (index >= params.length) throw new Error(`${sql.slice(i, end)} has no value`);
+      out += literal(params[index]);
+      i = end;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 function literal(value: unknown): string {

@@ -10,9 +10,17 @@ describe('values inlined into a write-behind statement', () => {
       + `f = ANY('{"a,b","{}","",NULL}'::text[])`);
   });
 
+  it('leaves quoted strings and identifiers alone, $n in them included', () => {
+    assert.equal(withLiterals(`UPDATE "t$1" SET a = 'it''s $1' || $1, b = jsonb_build_object('k', $2::jsonb) WHERE "x""$2" = $1`, ['v', '{}']),
+      `UPDATE "t$1" SET a = 'it''s $1' || 'v', b = jsonb_build_object('k', '{}'::jsonb) WHERE "x""$2" = 'v'`);
+  });
+
   it('refuses statements and values it cannot write faithfully', () => {
-    assert.throws(() => withLiterals("UPDATE t SET a = 'x$1'", ['y']), /not a statement to inline/);
     assert.throws(() => withLiterals('UPDATE t SET a = $1 -- $2', ['y', 'z']), /not a statement to inline/);
+    assert.throws(() => withLiterals('UPDATE t SET a = $1 /* $2 */', ['y', 'z']), /not a statement to inline/);
+    assert.throws(() => withLiterals("UPDATE t SET a = E'\\'$1'", ['y']), /not a statement to inline/);
+    assert.throws(() => withLiterals('UPDATE t SET a = $$x$$ || $1', ['y']), /not a statement to inline/);
+    assert.throws(() => withLiterals("UPDATE t SET a = 'x", []), /unterminated/);
     assert.throws(() => withLiterals('UPDATE t SET a = $2', ['y']), /\$2 has no value/);
     assert.throws(() => withLiterals('UPDATE t SET a = $1', [new Date()]), TypeError);
     assert.throws(() => withLiterals('UPDATE t SET a = $1', [Buffer.from('x')]), TypeError);
