@@ -35,12 +35,13 @@ const kind: PoolKind<BackupJob> = { type: 'BACKUPJOB', table: backupJobTable };
 const int = (v: RpcValue) => v as number;
 const str = (v: RpcValue) => v as string;
 
-/**
- * BackupJob::process_backup_vms, first half: the VMs new in BACKUP_VMS, locked, and the first one another existing
- * job has (a refusal); VMs that do not exist are skipped. `jobId` is undefined for a job that has no id yet.
- */
 interface MembershipPlan { joining: VmBackupLink[]; taken?: { vmId: number; job: number }; leaving: VmBackupLink[] }
 
+/**
+ * BackupJob::process_backup_vms, first half, reads and locks only: the VMs new in BACKUP_VMS and the first one
+ * another existing job has (a refusal), then the VMs no longer listed that are this job's. VMs that do not exist are
+ * skipped. `jobId` is undefined for a job that has no id yet.
+ */
 async function planVmMembership(tx: Queryable, jobId: number | undefined, newVms: string, oldVms: string): Promise<MembershipPlan> {
   const now = vmIdSet(newVms);
   const before = vmIdSet(oldVms);

@@ -12,13 +12,14 @@ import { getUserByName } from './users.js';
 const MAX_AGE_MS = 1000;
 const MAX_ENTRIES = 10_000;
 
-class UserCache {
+export class UserCache {
   readonly #entries = new Map<string, { user: Readonly<User>; at: number }>();
   /** Bumped by every change: a read that started before one must not fill the cache with what it found. */
   #generation = 0;
   readonly #feed: { listening(): boolean };
 
-  constructor(private readonly db: Database) {
+  /** `now`: a monotonic clock in milliseconds (tests pass their own). */
+  constructor(private readonly db: Pick<Database, 'query' | 'subscribe'>, private readonly now: () => number = () => performance.now()) {
     this.#feed = db.subscribe('oned_emu_users', () => {
       this.#generation++;
       this.#entries.clear();
@@ -26,7 +27,7 @@ class UserCache {
   }
 
   async byName(name: string): Promise<{ user: Readonly<User> | undefined; fromMemory: boolean }> {
-    const now = performance.now();
+    const now = this.now();
     const kept = this.#entries.get(name);
     if (kept && now - kept.at < MAX_AGE_MS && this.#feed.listening()) return { user: kept.user, fromMemory: true };
     const generation = this.#generation;

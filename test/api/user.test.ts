@@ -182,7 +182,7 @@ for (const backend of backends()) {
       assert.equal((await cloud.callAs(lee.session, 'one.system.version'))[0], false, 'deleted by SQL');
     });
 
-    it('a user kept in memory only ever says yes; a refusal is checked on the row; an entry lives at most 1 s', async () => {
+    it('a user kept in memory only ever says yes: a refusal is checked on the row', async () => {
       const max = await cloud.user('max');
       assert.equal((await cloud.callAs(max.session, 'one.system.version'))[0], true, 'authenticated, so kept in memory');
       // Writes that notify nobody, as another process's would look before its notification arrives.
@@ -195,8 +195,6 @@ for (const backend of backends()) {
         await cloud.db.query(`UPDATE user_pool SET body = jsonb_set(body, '{password}', to_jsonb($1::text)) WHERE name = 'max'`,
           [sha256('changed')]);
         assert.equal((await cloud.callAs('max:changed', 'one.system.version'))[0], true, 'a new password works at once');
-        await new Promise((resolve) => setTimeout(resolve, 1100));
-        assert.equal((await cloud.callAs(max.session, 'one.system.version'))[0], false, 'the old password is refused after 1 s');
       } finally {
         await cloud.db.query('ALTER TABLE user_pool ENABLE TRIGGER user_pool_changed', []);
       }
